@@ -1,0 +1,76 @@
+"""Side-by-side table and JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+from benchlib.runner import WorkloadResult
+
+BASELINE = "runyard"
+PEERS = ("mlflow", "fml")
+Results = dict[str, dict[str, WorkloadResult]]  # server -> workload -> result
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.1f}"
+
+
+def _ratio(peer: float | None, base: float | None) -> str:
+    if peer is None or base is None or base <= 0:
+        return "-"
+    return f"{peer / base:.2f}x"
+
+
+def _median(results: Results, server: str, workload: str) -> float | None:
+    res = results.get(server, {}).get(workload)
+    return res.median if res else None
+
+
+def _errors(results: Results, servers: list[str], workload: str) -> str:
+    parts = []
+    for server in servers:
+        res = results.get(server, {}).get(workload)
+        if res is None:
+            continue
+        text = f"{server}:{res.http_errors + res.transport_errors}"
+        if res.check_failures:
+            text += f"(+{res.check_failures} chk)"
+        parts.append(text)
+    return " ".join(parts) or "-"
+
+
+def table(results: Results, servers: list[str], workloads: list[str]) -> str:
+    """Medians in milliseconds; ratio = peer / runyard, so >1 means Runyard is faster."""
+    header = ["workload", *[f"{s} ms" for s in servers]]
+    header += [f"{p}/{BASELINE}" for p in PEERS if p in servers and BASELINE in servers]
+    header.append("errors")
+    rows = [header]
+    for wl in workloads:
+        medians = {s: _median(results, s, wl) for s in servers}
+        row = [wl, *[_ms(medians[s]) for s in servers]]
+        row += [_ratio(medians[p], medians[BASELINE]) for p in PEERS if p in servers and BASELINE in servers]
+        row.append(_errors(results, servers, wl))
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = [" | ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def write_json(directory: Path, meta: dict[str, Any], results: Results) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    path = directory / f"{stamp}.json"
+    payload = {
+        "meta": dict(
+            meta, cpus=os.cpu_count(), platform=platform.platform(), python=platform.python_version()
+        ),
+        "results": {s: {w: r.to_json() for w, r in wl.items()} for s, wl in results.items()},
+    }
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    return path

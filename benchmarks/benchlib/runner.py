@@ -1,0 +1,88 @@
+"""Run the selected workloads against one running server."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from benchlib.client import Api, Stats
+from benchlib.ops import SetupError, create_experiment, create_run, log_batch, metric, now_ms
+from benchlib.workloads import WORKLOADS
+
+WARMUP_REQUESTS = 30
+
+
+@dataclass
+class WorkloadResult:
+    workload: str
+    samples: list[float] = field(default_factory=list)
+    requests: int = 0
+    http_errors: int = 0
+    transport_errors: int = 0
+    check_failures: int = 0
+    error_samples: list[str] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.samples) if self.samples else None
+
+    @property
+    def errors(self) -> int:
+        return self.http_errors + self.transport_errors + self.check_failures
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["median"] = self.median
+        data["errors"] = self.errors
+        return data
+
+
+def warm_up(api: Api) -> Stats:
+    """Untimed: touch the DB and the common endpoints (and every worker)."""
+    api.stats = Stats()
+    exp_id = create_experiment(api, "warmup")
+    for i in range(WARMUP_REQUESTS):
+        api.post("experiments/search", {"max_results": 10})
+        run_id = create_run(api, exp_id, f"w{i}")
+        if run_id:
+            log_batch(api, run_id, metrics=[metric("w", float(i), i, now_ms())])
+            api.get("runs/get", {"run_id": run_id})
+    return api.stats
+
+
+def _finish(result: WorkloadResult, stats: Stats) -> WorkloadResult:
+    result.requests = stats.requests
+    result.http_errors = stats.http_errors
+    result.transport_errors = stats.transport_errors
+    result.check_failures = stats.check_failures
+    result.error_samples = list(stats.error_samples)
+    return result
+
+
+def run_workload(api: Api, name: str, repeat: int, deadline: float) -> WorkloadResult:
+    """Prepare once, then ``repeat`` x (setup, timed, verify); setup/verify untimed."""
+    workload = WORKLOADS[name]()
+    result = WorkloadResult(name)
+    stats = api.stats = Stats()
+    try:
+        workload.prepare(api)
+    except SetupError as exc:
+        stats.check(False, f"prepare: {exc}")
+        result.note = "prepare failed"
+        return _finish(result, stats)
+    for rep in range(repeat):
+        if time.monotonic() > deadline:
+            result.note = f"time limit hit after {rep} repeats"
+            break
+        try:
+            state = workload.setup(api, rep)
+            elapsed = workload.timed(api, state)
+            workload.verify(api, state)
+        except SetupError as exc:
+            stats.check(False, f"repeat {rep}: {exc}")
+            continue
+        result.samples.append(elapsed)
+    return _finish(result, stats)

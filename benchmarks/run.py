@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""Run one set of MLflow-REST workloads against Runyard, MLflow and FastTrackML.
+
+Each server is started by the harness (one at a time, on a loopback port,
+with a fresh temp dir and database), warmed up, measured, and stopped. The
+same client code drives all three. Prints per-workload medians and ratios
+(peer / runyard, so >1 means Runyard is faster) and writes JSON results to
+benchmarks/results/<timestamp>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from benchlib.backends import backend_uri, detect_pg_user
+from benchlib.client import Api
+from benchlib.ops import SetupError
+from benchlib.report import Results, table, write_json
+from benchlib.runner import WorkloadResult, run_workload, warm_up
+from benchlib.servers import (
+    BENCH_DIR,
+    SERVER_NAMES,
+    ServerUnavailable,
+    build_spec,
+    default_binary,
+    free_port,
+    running,
+    workdir_for,
+)
+from benchlib.workloads import WORKLOADS
+
+
+def _csv(choices: tuple[str, ...]) -> Any:
+    def parse(text: str) -> list[str]:
+        items = [t.strip() for t in text.split(",") if t.strip()]
+        bad = [t for t in items if t not in choices]
+        if bad or not items:
+            raise argparse.ArgumentTypeError(f"choose from {','.join(choices)}; got {text!r}")
+        return items
+
+    return parse
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    workload_help = "\n".join(f"  {name:20} {cls.summary}" for name, cls in WORKLOADS.items())
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        epilog="workloads:\n" + workload_help,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--servers",
+        type=_csv(SERVER_NAMES),
+        default=list(SERVER_NAMES),
+        help="comma-separated subset of %(default)s",
+    )
+    parser.add_argument(
+        "--workloads",
+        type=_csv(tuple(WORKLOADS)),
+        default=list(WORKLOADS),
+        help="comma-separated subset (default: all, see below)",
+    )
+    parser.add_argument("--repeat", type=int, default=5, help="timed repeats per workload (median)")
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--pg-user", default=None, help="PostgreSQL role on 127.0.0.1:5432 (default: try postgres, then root)"
+    )
+    for name in SERVER_NAMES:
+        parser.add_argument(
+            f"--{name}-bin",
+            type=Path,
+            default=default_binary(name),
+            help=f"{name} executable (default: %(default)s)",
+        )
+    parser.add_argument(
+        "--mlflow-workers",
+        type=int,
+        default=None,
+        help="mlflow server --workers (default: mlflow's own default)",
+    )
+    parser.add_argument(
+        "--startup-timeout", type=float, default=120.0, help="seconds to wait for GET /health == 200"
+    )
+    parser.add_argument("--request-timeout", type=float, default=120.0, help="per HTTP request")
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=1800.0,
+        help="seconds per server; remaining repeats are skipped after it",
+    )
+    parser.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")
+    parser.add_argument("--no-json", action="store_true", help="do not write the JSON results file")
+    args = parser.parse_args(argv)
+    if not 1 <= args.repeat <= 100:
+        parser.error("--repeat must be between 1 and 100")
+    return args
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def bench_server(
+    name: str, args: argparse.Namespace, pg_user: str | None, meta: dict[str, Any]
+) -> dict[str, WorkloadResult] | None:
+    binary: Path = getattr(args, f"{name}_bin")
+    if not binary.is_file():
+        meta["note"] = f"skipped: command not found: {binary}"
+        print(f"NOTE: skipping {name}: command not found: {binary}", flush=True)
+        return None
+    with workdir_for(name) as workdir, backend_uri(name, args.backend, workdir, pg_user) as uri:
+        port = free_port()
+        spec = build_spec(name, binary, port, workdir, uri, args.mlflow_workers)
+        meta.update(argv=spec.argv, env=spec.env, version=spec.version)
+        try:
+            with running(spec, port, workdir, args.startup_timeout) as srv:
+                meta["startup_seconds"] = round(srv.startup_seconds, 2)
+                print(
+                    f"[{name}] {spec.version} up at {srv.base_url} in {srv.startup_seconds:.1f}s", flush=True
+                )
+                return _measure(name, srv.base_url, args, meta)
+        except ServerUnavailable as exc:
+            meta["note"] = f"skipped: did not start: {exc}"
+            print(f"NOTE: skipping {name}: did not start: {exc}", flush=True)
+            return None
+
+
+def _measure(
+    name: str, base_url: str, args: argparse.Namespace, meta: dict[str, Any]
+) -> dict[str, WorkloadResult] | None:
+    api = Api(base_url, timeout=args.request_timeout)
+    try:
+        warm = warm_up(api)
+    except SetupError as exc:
+        meta["note"] = f"skipped: warm-up failed: {exc}; {api.stats.error_samples}"
+        print(f"NOTE: skipping {name}: warm-up failed: {api.stats.error_samples}", flush=True)
+        return None
+    meta["warmup_errors"] = warm.errors + warm.check_failures
+    if meta["warmup_errors"]:
+        print(f"[{name}] WARNING warm-up errors: {warm.error_samples}", flush=True)
+    deadline = time.monotonic() + args.time_limit
+    results: dict[str, WorkloadResult] = {}
+    for workload in args.workloads:
+        res = run_workload(api, workload, args.repeat, deadline)
+        results[workload] = res
+        median = f"{res.median * 1000:.1f} ms" if res.median is not None else "n/a"
+        print(
+            f"[{name}] {workload:20} median {median:>11}  samples {len(res.samples)}  "
+            f"requests {res.requests}  errors {res.errors} {res.note}",
+            flush=True,
+        )
+        for sample in res.error_samples[:3]:
+            print(f"[{name}]     {sample}", flush=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    pg_user = detect_pg_user(args.pg_user) if args.backend == "postgres" else None
+    results: Results = {}
+    server_meta: dict[str, dict[str, Any]] = {}
+    for name in args.servers:
+        server_meta[name] = meta = {}
+        outcome = bench_server(name, args, pg_user, meta)
+        if outcome is not None:
+            results[name] = outcome
+    print()
+    print(
+        f"medians in ms over {args.repeat} repeats, backend={args.backend}; "
+        "ratio = peer/runyard (>1: Runyard faster)"
+    )
+    print(table(results, args.servers, args.workloads))
+    for name, meta in server_meta.items():
+        if "note" in meta:
+            print(f"NOTE: {name} {meta['note'].splitlines()[0]}")
+    if not args.no_json:
+        run_meta = {
+            "backend": args.backend,
+            "repeat": args.repeat,
+            "servers": server_meta,
+            "workloads": {w: WORKLOADS[w].summary for w in args.workloads},
+        }
+        print(f"results: {write_json(args.results_dir, run_meta, results)}")
+    return 0 if results else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

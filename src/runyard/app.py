@@ -1,0 +1,95 @@
+"""create_app(settings) → the ASGI app. The one place that wires the pieces together."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route as StarletteRoute
+from starlette.types import ASGIApp
+
+from runyard import __version__
+from runyard.api.call import Call
+from runyard.api.router import ApiRouter
+from runyard.api.routes import routes
+from runyard.config import Settings
+from runyard.services import Services, build_services
+from runyard.store.sql.engine import Database
+from runyard.store.sql.migrate import ensure_schema
+
+log = logging.getLogger("runyard")
+
+
+class RunyardApp:
+    """The ASGI app plus the services behind it (tests reach ``.services`` directly)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db = Database(
+            settings.backend_store_uri,
+            pool_size=settings.db_pool_size,
+            statement_timeout_ms=settings.statement_timeout_ms,
+        )
+        ensure_schema(self.db)
+        self.services: Services = build_services(settings, self.db)
+        self.services.workspaces.ensure_default()
+        self._asgi: ASGIApp = ApiRouter(routes(), self._resolve_call, self._starlette())
+
+    async def _resolve_call(self, request: Request, workspace: str | None) -> Call:
+        name = workspace or request.headers.get("x-mlflow-workspace") or None
+        ws = self.services.workspaces.resolve(name)
+        return Call(services=self.services, workspace=ws, request=request)
+
+    def _starlette(self) -> Starlette:
+        async def health(_request: Request) -> PlainTextResponse:
+            return PlainTextResponse("OK")
+
+        async def version(_request: Request) -> PlainTextResponse:
+            return PlainTextResponse(__version__)
+
+        async def not_found(_request: Request, _exc: Exception) -> JSONResponse:
+            return JSONResponse(
+                {"error_code": "ENDPOINT_NOT_FOUND", "message": f"No page at {_request.url.path}."},
+                status_code=404,
+            )
+
+        @contextlib.asynccontextmanager
+        async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+            log.info("Runyard %s serving %s", __version__, _redact(self.settings.backend_store_uri))
+            yield
+            self.close()
+
+        return Starlette(
+            routes=[
+                StarletteRoute("/health", health, methods=["GET", "HEAD"]),
+                StarletteRoute("/version", version, methods=["GET"]),
+            ],
+            exception_handlers={404: not_found},
+            lifespan=lifespan,
+        )
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001 - ASGI
+        await self._asgi(scope, receive, send)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _redact(uri: str) -> str:
+    """Never log a database password."""
+    if "@" in uri and "://" in uri:
+        scheme, rest = uri.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}" if ":" in creds else uri
+    return uri
+
+
+def create_app(settings: Settings | None = None) -> RunyardApp:
+    return RunyardApp(settings or Settings.load())
+
+
+__all__ = ["RunyardApp", "create_app"]

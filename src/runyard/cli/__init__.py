@@ -1,0 +1,25 @@
+"""The ``runyard`` command: one click group, one module per command family."""
+
+from __future__ import annotations
+
+import click
+
+from runyard import __version__
+from runyard.cli.db import db
+from runyard.cli.server import server
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="runyard")
+def main() -> None:
+    """Runyard: a self-hosted ML workspace that speaks MLflow.
+
+    Start a server with `runyard server`, then point any mlflow client at it:
+    mlflow.set_tracking_uri("http://127.0.0.1:5000").
+    """
+
+
+main.add_command(server)
+main.add_command(db)
+
+__all__ = ["main"]

@@ -1,0 +1,134 @@
+"""Settings: one registry of every setting (name, type, default, help).
+
+Precedence is CLI flag > ``RUNYARD_<NAME>`` environment variable > default. The CLI builds
+its flags from this registry, and ``tests/test_config.py`` checks that every setting is
+documented in the README, so a setting cannot exist without being discoverable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+def runyard_home() -> Path:
+    return Path(os.environ.get("RUNYARD_HOME", "~/.runyard")).expanduser()
+
+
+def _default_store() -> str:
+    return f"sqlite:///{runyard_home() / 'runyard.db'}"
+
+
+def _default_artifacts() -> str:
+    return str(runyard_home() / "artifacts")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    type: type
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "RUNYARD_" + self.name.upper()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", str, "127.0.0.1", "Address to listen on."),
+    Setting("port", int, 5000, "Port to listen on."),
+    Setting("workers", int, 1, "Number of server processes."),
+    Setting(
+        "backend_store_uri",
+        str,
+        _default_store,
+        "Metadata database: sqlite:///path.db (default ~/.runyard/runyard.db) or "
+        "postgresql://user@host:5432/db.",
+    ),
+    Setting(
+        "artifacts_destination",
+        str,
+        _default_artifacts,
+        "Where proxied artifacts are stored: a local folder (default ~/.runyard/artifacts).",
+    ),
+    Setting(
+        "default_artifact_root",
+        str,
+        "mlflow-artifacts:/",
+        "Artifact root given to new experiments: mlflow-artifacts:/ (proxied, default), "
+        "a file:// path, or http://HOST:PORT/api/2.0/mlflow-artifacts/artifacts.",
+    ),
+    Setting(
+        "serve_artifacts",
+        bool,
+        True,
+        "Serve the proxied artifact API (/api/2.0/mlflow-artifacts).",
+    ),
+    Setting("log_level", str, "info", "Log level: debug, info, warning or error."),
+    Setting(
+        "db_pool_size",
+        int,
+        16,
+        "Database connections kept open per server process for reads.",
+    ),
+    Setting(
+        "statement_timeout_ms",
+        int,
+        30000,
+        "PostgreSQL statement timeout for each query, in milliseconds (0 disables).",
+    ),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def _coerce(setting: Setting, raw: Any) -> Any:
+    if setting.type is bool and isinstance(raw, str):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    return setting.type(raw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 5000
+    workers: int = 1
+    backend_store_uri: str = field(default_factory=_default_store)
+    artifacts_destination: str = field(default_factory=_default_artifacts)
+    default_artifact_root: str = "mlflow-artifacts:/"
+    serve_artifacts: bool = True
+    log_level: str = "info"
+    db_pool_size: int = 16
+    statement_timeout_ms: int = 30000
+
+    @classmethod
+    def load(cls, overrides: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Settings:
+        """Resolve every setting: explicit override, then RUNYARD_* variable, then default."""
+        env = os.environ if env is None else env
+        overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            if setting.name in overrides:
+                values[setting.name] = _coerce(setting, overrides[setting.name])
+            elif setting.env in env:
+                values[setting.name] = _coerce(setting, env[setting.env])
+            else:
+                default = setting.default
+                values[setting.name] = default() if callable(default) else default
+        return cls(**values)
+
+
+def setting(name: str) -> Setting:
+    return _BY_NAME[name]
+
+
+assert {f.name for f in fields(Settings)} == set(_BY_NAME), "Settings and SETTINGS must agree"
+
+__all__ = ["SETTINGS", "Setting", "Settings", "runyard_home", "setting"]

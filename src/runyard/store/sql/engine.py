@@ -1,0 +1,226 @@
+"""Database connections: SQLite pragmas, the single SQLite writer, PostgreSQL retries.
+
+All writes go through :meth:`Database.write`. On SQLite one writer thread owns the only
+write connection and commits queued operations together (group commit): no request ever
+sees "database is locked", and 64 concurrent writers cost one fsync per group instead of
+one each. Each operation runs inside its own SAVEPOINT so a failing one is rolled back
+alone and its caller gets its own error. On PostgreSQL each write is its own transaction,
+retried on serialization failures and deadlocks.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+log = logging.getLogger("runyard.store")
+
+T = TypeVar("T")
+
+# How many queued writes one SQLite transaction may absorb. Large enough to amortise the
+# commit under a burst, small enough that one group never holds the lock for long.
+_MAX_GROUP = 256
+_PG_RETRIES = 5
+
+
+def normalize_url(url: str) -> str:
+    """Accept MLflow-style URIs (``postgresql://``) and pick the psycopg 3 driver."""
+    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI types
+    # Let SQLAlchemy's "begin" event issue BEGIN so SAVEPOINTs work (pysqlite quirk).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    # WAL + NORMAL is durable against a process crash (SIGKILL); only an OS crash can lose
+    # the last commits, which is the same trade MLflow users already make.
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=60000")
+    cur.execute("PRAGMA temp_store=MEMORY")
+    cur.execute("PRAGMA cache_size=-65536")
+    cur.execute("PRAGMA mmap_size=268435456")
+    cur.close()
+
+
+def _make_sqlite_engine(url: str, pool_size: int, begin: str) -> Engine:
+    db = make_url(url).database
+    if db and db != ":memory:":
+        Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size * 4,
+        connect_args={"check_same_thread": False, "timeout": 60},
+    )
+    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
+    return engine
+
+
+class _GroupWriter:
+    """One thread, one connection; commits whatever is queued in a single transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._queue: queue.SimpleQueue[tuple[Callable[[Connection], object], Future] | None] = (
+            queue.SimpleQueue()
+        )
+        self._thread = threading.Thread(target=self._run, name="runyard-sqlite-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, fn: Callable[[Connection], T]) -> T:
+        fut: Future = Future()
+        self._queue.put((fn, fut))
+        return fut.result()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def _drain(self, first: tuple) -> tuple[list[tuple], bool]:
+        batch = [first]
+        stop = False
+        while len(batch) < _MAX_GROUP:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                stop = True
+                break
+            batch.append(item)
+        return batch, stop
+
+    def _run(self) -> None:
+        conn = self._engine.connect()
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                batch, stop = self._drain(first)
+                self._commit_group(conn, batch)
+                if stop:
+                    return
+        finally:
+            conn.close()
+
+    def _commit_group(self, conn: Connection, batch: list[tuple]) -> None:
+        results: list[tuple[Future, bool, object]] = []
+        try:
+            with conn.begin():
+                for fn, fut in batch:
+                    savepoint = conn.begin_nested() if len(batch) > 1 else None
+                    try:
+                        value = fn(conn)
+                    except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                        if savepoint is not None:
+                            savepoint.rollback()
+                            results.append((fut, False, exc))
+                            continue
+                        raise
+                    if savepoint is not None:
+                        savepoint.commit()
+                    results.append((fut, True, value))
+        except BaseException as exc:  # noqa: BLE001 - the whole group failed to commit
+            for _fn, fut in batch:
+                if not fut.done():
+                    fut.set_exception(exc)
+            return
+        # Only after COMMIT returns do callers learn their write succeeded.
+        for fut, ok, value in results:
+            if ok:
+                fut.set_result(value)
+            else:
+                fut.set_exception(value)  # type: ignore[arg-type]
+
+
+def _is_retryable(exc: DBAPIError) -> bool:
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return code in {"40001", "40P01"}  # serialization_failure, deadlock_detected
+
+
+class Database:
+    """Connections for one metadata database. Build one per app; close it on shutdown."""
+
+    def __init__(self, url: str, *, pool_size: int = 16, statement_timeout_ms: int = 30000) -> None:
+        self.url = normalize_url(url)
+        self.sqlite = is_sqlite(self.url)
+        self._writer: _GroupWriter | None = None
+        if self.sqlite:
+            self.engine = _make_sqlite_engine(self.url, pool_size, "BEGIN")
+            self._write_engine = _make_sqlite_engine(self.url, 1, "BEGIN IMMEDIATE")
+        else:
+            options = f"-c statement_timeout={statement_timeout_ms}" if statement_timeout_ms else ""
+            self.engine = create_engine(
+                self.url,
+                pool_size=pool_size,
+                max_overflow=pool_size * 2,
+                pool_pre_ping=True,
+                connect_args={"options": options} if options else {},
+            )
+            self._write_engine = self.engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def start(self) -> None:
+        if self.sqlite and self._writer is None:
+            self._writer = _GroupWriter(self._write_engine)
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for reads; one snapshot for the whole block."""
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    def write(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn(conn)`` in a write transaction and return its result once committed."""
+        if self.sqlite:
+            self.start()
+            assert self._writer is not None
+            return self._writer.submit(fn)
+        delay = 0.01
+        for attempt in range(_PG_RETRIES):
+            try:
+                with self._write_engine.begin() as conn:
+                    return fn(conn)
+            except (OperationalError, DBAPIError) as exc:
+                if attempt == _PG_RETRIES - 1 or not _is_retryable(exc):
+                    raise
+                log.info("retrying write after %s (attempt %d)", type(exc.orig).__name__, attempt + 1)
+                time.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self.engine.dispose()
+        if self._write_engine is not self.engine:
+            self._write_engine.dispose()
+
+
+__all__ = ["Database", "is_sqlite", "normalize_url"]

@@ -1,0 +1,149 @@
+"""SQL for experiments and their tags. Every statement is scoped by workspace_id."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, Select, delete, insert, select, update
+
+from runyard.entities import Experiment
+from runyard.store.sql.dialect import dialect_insert
+from runyard.store.sql.schema import experiment_tags, experiments, runs
+
+_cols = experiments.c
+
+
+def _tags(conn: Connection, wid: int, ids: Sequence[int]) -> dict[int, dict[str, str | None]]:
+    out: dict[int, dict[str, str | None]] = {i: {} for i in ids}
+    if not ids:
+        return out
+    rows = conn.execute(
+        select(experiment_tags.c.experiment_id, experiment_tags.c.key, experiment_tags.c.value).where(
+            experiment_tags.c.workspace_id == wid, experiment_tags.c.experiment_id.in_(ids)
+        )
+    )
+    for eid, key, value in rows:
+        out[eid][key] = value
+    return out
+
+
+def _load(conn: Connection, wid: int, stmt: Select) -> list[Experiment]:
+    rows = conn.execute(stmt).all()
+    tags = _tags(conn, wid, [r.experiment_id for r in rows])
+    return [
+        Experiment(
+            r.experiment_id,
+            r.name,
+            r.artifact_location,
+            r.lifecycle_stage,
+            r.creation_time,
+            r.last_update_time,
+            tags[r.experiment_id],
+        )
+        for r in rows
+    ]
+
+
+def get(conn: Connection, wid: int, experiment_id: int) -> Experiment | None:
+    found = _load(
+        conn, wid, select(experiments).where(_cols.workspace_id == wid, _cols.experiment_id == experiment_id)
+    )
+    return found[0] if found else None
+
+
+def get_by_name(conn: Connection, wid: int, name: str) -> Experiment | None:
+    found = _load(conn, wid, select(experiments).where(_cols.workspace_id == wid, _cols.name == name))
+    return found[0] if found else None
+
+
+def load_many(conn: Connection, wid: int, ids: Sequence[int]) -> list[Experiment]:
+    """Experiments with these ids, in the order given."""
+    found = {
+        e.experiment_id: e
+        for e in _load(conn, wid, select(experiments).where(_cols.workspace_id == wid, _cols.experiment_id.in_(ids)))
+    }
+    return [found[i] for i in ids if i in found]
+
+
+def exists_name(conn: Connection, wid: int, name: str) -> bool:
+    stmt = select(_cols.experiment_id).where(_cols.workspace_id == wid, _cols.name == name)
+    return conn.execute(stmt).first() is not None
+
+
+def insert_experiment(
+    conn: Connection,
+    wid: int,
+    experiment_id: int,
+    name: str,
+    artifact_location: str | None,
+    now: int,
+    tags: dict[str, str | None],
+) -> None:
+    conn.execute(
+        insert(experiments).values(
+            workspace_id=wid,
+            experiment_id=experiment_id,
+            name=name,
+            artifact_location=artifact_location,
+            lifecycle_stage="active",
+            creation_time=now,
+            last_update_time=now,
+        )
+    )
+    if tags:
+        set_tags(conn, wid, experiment_id, tags)
+
+
+def set_artifact_location(conn: Connection, wid: int, experiment_id: int, location: str) -> None:
+    conn.execute(
+        update(experiments)
+        .where(_cols.workspace_id == wid, _cols.experiment_id == experiment_id)
+        .values(artifact_location=location)
+    )
+
+
+def update_fields(conn: Connection, wid: int, experiment_id: int, **values: object) -> None:
+    conn.execute(
+        update(experiments).where(_cols.workspace_id == wid, _cols.experiment_id == experiment_id).values(**values)
+    )
+
+
+def set_tags(conn: Connection, wid: int, experiment_id: int, tags: dict[str, str | None]) -> None:
+    stmt = dialect_insert(conn, experiment_tags)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["workspace_id", "experiment_id", "key"], set_={"value": stmt.excluded.value}
+    )
+    conn.execute(stmt, [{"workspace_id": wid, "experiment_id": experiment_id, "key": k, "value": v} for k, v in tags.items()])
+
+
+def delete_tag(conn: Connection, wid: int, experiment_id: int, key: str) -> int:
+    return conn.execute(
+        delete(experiment_tags).where(
+            experiment_tags.c.workspace_id == wid,
+            experiment_tags.c.experiment_id == experiment_id,
+            experiment_tags.c.key == key,
+        )
+    ).rowcount
+
+
+def set_runs_lifecycle(conn: Connection, wid: int, experiment_id: int, stage: str, now: int) -> None:
+    """Deleting an experiment deletes its runs (and restoring restores them), as in MLflow."""
+    conn.execute(
+        update(runs)
+        .where(runs.c.workspace_id == wid, runs.c.experiment_id == experiment_id)
+        .values(lifecycle_stage=stage, deleted_time=now if stage == "deleted" else None)
+    )
+
+
+__all__ = [
+    "delete_tag",
+    "exists_name",
+    "get",
+    "get_by_name",
+    "insert_experiment",
+    "load_many",
+    "set_artifact_location",
+    "set_runs_lifecycle",
+    "set_tags",
+    "update_fields",
+]

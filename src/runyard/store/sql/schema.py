@@ -1,0 +1,328 @@
+"""The one definition of Runyard's relational schema (SQLAlchemy Core).
+
+Every row that belongs to a workspace carries ``workspace_id`` so that no query can
+forget the scope. Migrations in ``migrations/versions`` must produce exactly this schema;
+``tests/store/test_migrations.py`` compares the two.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+# Named constraints keep Alembic diffs stable across SQLite and PostgreSQL.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only aliases ROWID for the exact type INTEGER; BigInteger elsewhere.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+KEY = 250  # MLflow's maximum key length
+NAME = 256
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(63), nullable=False, unique=True),
+    Column("description", Text, nullable=True),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_update_time", BigInteger, nullable=False),
+)
+
+# Monotonic counters shared by all workspaces (e.g. experiment ids). Incremented with
+# UPDATE ... RETURNING, which takes a row lock on PostgreSQL, so replicas never collide.
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("workspace_id", BigId, ForeignKey("workspaces.id"), nullable=False),
+    # Globally unique except the per-workspace Default experiment, which is 0 everywhere.
+    Column("experiment_id", BigInteger, nullable=False),
+    Column("name", String(NAME), nullable=False),
+    Column("artifact_location", Text, nullable=True),
+    Column("lifecycle_stage", String(32), nullable=False, server_default="active"),
+    Column("creation_time", BigInteger, nullable=True),
+    Column("last_update_time", BigInteger, nullable=True),
+    PrimaryKeyConstraint("workspace_id", "experiment_id"),
+    UniqueConstraint("workspace_id", "name"),
+)
+
+experiment_tags = Table(
+    "experiment_tags",
+    metadata,
+    Column("workspace_id", BigId, nullable=False),
+    Column("experiment_id", BigInteger, nullable=False),
+    Column("key", String(KEY), nullable=False),
+    Column("value", Text, nullable=True),
+    PrimaryKeyConstraint("workspace_id", "experiment_id", "key"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_uuid", String(32), primary_key=True),
+    Column("workspace_id", BigId, nullable=False),
+    Column("experiment_id", BigInteger, nullable=False),
+    Column("name", String(NAME), nullable=True),
+    Column("user_id", String(NAME), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("start_time", BigInteger, nullable=True),
+    Column("end_time", BigInteger, nullable=True),
+    Column("deleted_time", BigInteger, nullable=True),
+    Column("lifecycle_stage", String(20), nullable=False),
+    Column("artifact_uri", Text, nullable=True),
+    Index("ix_runs_experiment_start", "workspace_id", "experiment_id", "start_time"),
+)
+
+# Full metric history. No primary key: identical re-logs are harmless and a wide
+# composite key would slow the hottest insert path; reads go through the index.
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("workspace_id", BigId, nullable=False),
+    Column("run_uuid", String(32), nullable=False),
+    Column("key", String(KEY), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("is_nan", Boolean, nullable=False),
+    Index("ix_metrics_run_key_step", "run_uuid", "key", "step", "timestamp"),
+)
+
+# One row per (run, key) with the value MLflow reports as "latest" (max step, then max
+# timestamp, then max value). Searching and listing runs read only this table.
+latest_metrics = Table(
+    "latest_metrics",
+    metadata,
+    Column("workspace_id", BigId, nullable=False),
+    Column("run_uuid", String(32), nullable=False),
+    Column("key", String(KEY), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("is_nan", Boolean, nullable=False),
+    PrimaryKeyConstraint("run_uuid", "key"),
+    Index("ix_latest_metrics_key_value", "key", "value"),
+)
+
+params = Table(
+    "params",
+    metadata,
+    Column("workspace_id", BigId, nullable=False),
+    Column("run_uuid", String(32), nullable=False),
+    Column("key", String(KEY), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("run_uuid", "key"),
+    Index("ix_params_key_value", "key", "value"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("workspace_id", BigId, nullable=False),
+    Column("run_uuid", String(32), nullable=False),
+    Column("key", String(KEY), nullable=False),
+    Column("value", Text, nullable=True),
+    PrimaryKeyConstraint("run_uuid", "key"),
+    Index("ix_tags_key_value", "key", "value"),
+)
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("dataset_uuid", String(36), primary_key=True),
+    Column("workspace_id", BigId, nullable=False),
+    Column("experiment_id", BigInteger, nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("digest", String(36), nullable=False),
+    Column("dataset_source_type", String(36), nullable=False),
+    Column("dataset_source", Text, nullable=False),
+    Column("dataset_schema", Text, nullable=True),
+    Column("dataset_profile", Text, nullable=True),
+    UniqueConstraint("workspace_id", "experiment_id", "name", "digest"),
+)
+
+# Edges: dataset -> run (log-inputs) and run -> logged model (log-outputs / model inputs).
+inputs = Table(
+    "inputs",
+    metadata,
+    Column("input_uuid", String(36), primary_key=True),
+    Column("workspace_id", BigId, nullable=False),
+    Column("source_type", String(36), nullable=False),
+    Column("source_id", String(36), nullable=False),
+    Column("destination_type", String(36), nullable=False),
+    Column("destination_id", String(36), nullable=False),
+    Column("step", BigInteger, nullable=False, server_default="0"),
+    UniqueConstraint("source_type", "source_id", "destination_type", "destination_id"),
+    Index("ix_inputs_destination", "destination_type", "destination_id"),
+)
+
+input_tags = Table(
+    "input_tags",
+    metadata,
+    Column("workspace_id", BigId, nullable=False),
+    Column("input_uuid", String(36), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("value", String(500), nullable=False),
+    PrimaryKeyConstraint("input_uuid", "name"),
+)
+
+logged_models = Table(
+    "logged_models",
+    metadata,
+    Column("model_id", String(64), primary_key=True),
+    Column("workspace_id", BigId, nullable=False),
+    Column("experiment_id", BigInteger, nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("artifact_location", Text, nullable=False),
+    Column("creation_timestamp_ms", BigInteger, nullable=False),
+    Column("last_updated_timestamp_ms", BigInteger, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("lifecycle_stage", String(32), nullable=False, server_default="active"),
+    Column("model_type", String(500), nullable=True),
+    Column("source_run_id", String(32), nullable=True),
+    Column("status_message", Text, nullable=True),
+    Index("ix_logged_models_experiment", "workspace_id", "experiment_id"),
+)
+
+logged_model_params = Table(
+    "logged_model_params",
+    metadata,
+    Column("workspace_id", BigId, nullable=False),
+    Column("model_id", String(64), nullable=False),
+    Column("key", String(KEY), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("model_id", "key"),
+)
+
+logged_model_tags = Table(
+    "logged_model_tags",
+    metadata,
+    Column("workspace_id", BigId, nullable=False),
+    Column("model_id", String(64), nullable=False),
+    Column("key", String(KEY), nullable=False),
+    Column("value", Text, nullable=True),
+    PrimaryKeyConstraint("model_id", "key"),
+)
+
+logged_model_metrics = Table(
+    "logged_model_metrics",
+    metadata,
+    Column("workspace_id", BigId, nullable=False),
+    Column("model_id", String(64), nullable=False),
+    Column("metric_name", String(KEY), nullable=False),
+    Column("metric_value", Float, nullable=False),
+    Column("metric_timestamp_ms", BigInteger, nullable=False),
+    Column("metric_step", BigInteger, nullable=False),
+    Column("run_id", String(32), nullable=False),
+    Column("dataset_uuid", String(36), nullable=True),
+    Column("dataset_name", String(500), nullable=True),
+    Column("dataset_digest", String(36), nullable=True),
+    Index("ix_logged_model_metrics_model", "model_id", "metric_name"),
+)
+
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("workspace_id", BigId, nullable=False),
+    Column("name", String(NAME), nullable=False),
+    Column("creation_time", BigInteger, nullable=True),
+    Column("last_updated_time", BigInteger, nullable=True),
+    Column("description", Text, nullable=True),
+    # Allocates version numbers: UPDATE ... SET last_version = last_version + 1 RETURNING
+    # is atomic under concurrent replicas, so versions stay 1..N without gaps or repeats.
+    Column("last_version", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("workspace_id", "name"),
+)
+
+registered_model_tags = Table(
+    "registered_model_tags",
+    metadata,
+    Column("workspace_id", BigId, nullable=False),
+    Column("name", String(NAME), nullable=False),
+    Column("key", String(KEY), nullable=False),
+    Column("value", Text, nullable=True),
+    PrimaryKeyConstraint("workspace_id", "name", "key"),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("workspace_id", BigId, nullable=False),
+    Column("name", String(NAME), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("creation_time", BigInteger, nullable=True),
+    Column("last_updated_time", BigInteger, nullable=True),
+    Column("description", Text, nullable=True),
+    Column("user_id", String(NAME), nullable=True),
+    Column("current_stage", String(20), nullable=False, server_default="None"),
+    Column("source", Text, nullable=True),
+    Column("run_id", String(32), nullable=True),
+    Column("run_link", Text, nullable=True),
+    Column("status", String(20), nullable=False, server_default="READY"),
+    Column("status_message", Text, nullable=True),
+    Column("storage_location", Text, nullable=True),
+    Column("model_id", String(64), nullable=True),
+    Column("deleted", Boolean, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("workspace_id", "name", "version"),
+    Index("ix_model_versions_run", "run_id"),
+)
+
+model_version_tags = Table(
+    "model_version_tags",
+    metadata,
+    Column("workspace_id", BigId, nullable=False),
+    Column("name", String(NAME), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("key", String(KEY), nullable=False),
+    Column("value", Text, nullable=True),
+    PrimaryKeyConstraint("workspace_id", "name", "version", "key"),
+)
+
+registered_model_aliases = Table(
+    "registered_model_aliases",
+    metadata,
+    Column("workspace_id", BigId, nullable=False),
+    Column("name", String(NAME), nullable=False),
+    Column("alias", String(KEY), nullable=False),
+    Column("version", Integer, nullable=False),
+    PrimaryKeyConstraint("workspace_id", "name", "alias"),
+)
+
+# In-progress multipart uploads of proxied artifacts (so any replica can complete them).
+multipart_uploads = Table(
+    "multipart_uploads",
+    metadata,
+    Column("upload_id", String(64), primary_key=True),
+    Column("workspace_id", BigId, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+)
+
+__all__ = ["metadata"]
