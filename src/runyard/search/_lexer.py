@@ -43,9 +43,9 @@ class Token:
     @property
     def keyword(self) -> str | None:
         """Upper-cased word if this token could be a keyword (AND, LIKE, ASC, ...)."""
-        if self.kind is Tok.NAME and isinstance(self.value, Name):
-            if not self.value.head_quoted and self.value.key is None:
-                return self.value.head.upper()
+        value = self.value
+        if self.kind is Tok.NAME and isinstance(value, Name) and not value.head_quoted and value.key is None:
+            return value.head.upper()
         return None
 
 
@@ -104,7 +104,7 @@ def _name(text: str, i: int, fail: Fail) -> tuple[Name, int]:
     if i >= len(text) or text[i] != ".":
         return Name(head, head_quoted), i
     i += 1  # the dot between prefix and key
-    if i < len(text) and text[i] in "`\"":
+    if i < len(text) and text[i] in '`"':
         key, i = _quoted(text, i, fail)
         return Name(head, head_quoted, key), i
     m = _KEY.match(text, i)

@@ -76,8 +76,7 @@ class Parser:
         allowed = self.spec.ops_for(ident.kind, ident.key)
         if op not in allowed:
             shown = " ".join(o.value for o in OP_ORDER if o in allowed)
-            raise self.error(f"{op.value} is not supported for {ident}", op_tok.col,
-                             f"one of {shown}")
+            raise self.error(f"{op.value} is not supported for {ident}", op_tok.col, f"one of {shown}")
         return Comparison(ident, op, self.value(ident, op))
 
     def identifier(self, *, for_order: bool) -> tuple[Identifier, Token]:
@@ -177,12 +176,16 @@ class Parser:
             return int(str(tok.value).strip())
         if numeric:
             if tok.kind is Tok.STRING:
-                raise self.error(f"{ident} compares to a number, got {tok.text}", tok.col,
-                                 "a number without quotes")
+                raise self.error(
+                    f"{ident} compares to a number, got {tok.text}", tok.col, "a number without quotes"
+                )
             raise self.unexpected("a number")
         if tok.kind in (Tok.NUMBER, Tok.NAME):
-            raise self.error(f"{ident} compares to a quoted string, got {tok.text}", tok.col,
-                             f"a quoted string such as '{tok.text}'")
+            raise self.error(
+                f"{ident} compares to a quoted string, got {tok.text}",
+                tok.col,
+                f"a quoted string such as '{tok.text}'",
+            )
         raise self.unexpected("a quoted string")
 
     def string_list(self, ident: Identifier) -> tuple[str, ...]:

@@ -18,8 +18,20 @@ LIST_OPS = frozenset({Op.IN, Op.NOT_IN})
 NULL_OPS = frozenset({Op.IS_NULL, Op.IS_NOT_NULL})
 
 # Display order for "expected one of ..." lists.
-OP_ORDER = (Op.EQ, Op.NE, Op.LT, Op.LE, Op.GT, Op.GE, Op.LIKE, Op.ILIKE, Op.IN, Op.NOT_IN,
-            Op.IS_NULL, Op.IS_NOT_NULL)
+OP_ORDER = (
+    Op.EQ,
+    Op.NE,
+    Op.LT,
+    Op.LE,
+    Op.GT,
+    Op.GE,
+    Op.LIKE,
+    Op.ILIKE,
+    Op.IN,
+    Op.NOT_IN,
+    Op.IS_NULL,
+    Op.IS_NOT_NULL,
+)
 
 
 @dataclass(frozen=True)
@@ -62,14 +74,15 @@ class Spec:
         return kind is KeyKind.METRIC
 
     def identifier_hint(self) -> str:
-        kinds = sorted({k for k in self.prefixes.values() if k is not KeyKind.ATTRIBUTE},
-                       key=lambda k: list(KeyKind).index(k))
+        kinds = sorted(
+            {k for k in self.prefixes.values() if k is not KeyKind.ATTRIBUTE},
+            key=lambda k: list(KeyKind).index(k),
+        )
         shown = [f"{k.value}.<key>" for k in kinds] + ["an attribute"]
         return ", ".join(shown[:-1]) + " or " + shown[-1] if len(shown) > 1 else shown[0]
 
 
-_ATTR_PREFIXES = {"attribute": KeyKind.ATTRIBUTE, "attributes": KeyKind.ATTRIBUTE,
-                  "attr": KeyKind.ATTRIBUTE}
+_ATTR_PREFIXES = {"attribute": KeyKind.ATTRIBUTE, "attributes": KeyKind.ATTRIBUTE, "attr": KeyKind.ATTRIBUTE}
 _TAG_PREFIXES = {"tag": KeyKind.TAG, "tags": KeyKind.TAG}
 _METRIC_PREFIXES = {"metric": KeyKind.METRIC, "metrics": KeyKind.METRIC}
 _PARAM_PREFIXES = {p: KeyKind.PARAM for p in ("param", "params", "parameter", "parameters")}
@@ -77,9 +90,15 @@ _KEYED_TAG_OPS = STRING_OPS | NULL_OPS
 
 RUNS = Spec(
     entity=SearchEntity.RUNS,
-    prefixes={**_ATTR_PREFIXES, "run": KeyKind.ATTRIBUTE, **_METRIC_PREFIXES,
-              **_PARAM_PREFIXES, **_TAG_PREFIXES,
-              "dataset": KeyKind.DATASET, "datasets": KeyKind.DATASET},
+    prefixes={
+        **_ATTR_PREFIXES,
+        "run": KeyKind.ATTRIBUTE,
+        **_METRIC_PREFIXES,
+        **_PARAM_PREFIXES,
+        **_TAG_PREFIXES,
+        "dataset": KeyKind.DATASET,
+        "datasets": KeyKind.DATASET,
+    },
     attributes={
         "run_id": Attr(ops=STRING_OPS | LIST_OPS),
         "run_name": Attr(),
@@ -91,10 +110,19 @@ RUNS = Spec(
         "end_time": _num(),
         "duration": _num(),  # superset: end_time - start_time
     },
-    kind_ops={KeyKind.METRIC: NUMERIC_OPS, KeyKind.PARAM: _KEYED_TAG_OPS,
-              KeyKind.TAG: _KEYED_TAG_OPS, KeyKind.DATASET: STRING_OPS | LIST_OPS},
-    aliases={"created": "start_time", "Created": "start_time", "run name": "run_name",
-             "Run name": "run_name", "Run Name": "run_name"},
+    kind_ops={
+        KeyKind.METRIC: NUMERIC_OPS,
+        KeyKind.PARAM: _KEYED_TAG_OPS,
+        KeyKind.TAG: _KEYED_TAG_OPS,
+        KeyKind.DATASET: STRING_OPS | LIST_OPS,
+    },
+    aliases={
+        "created": "start_time",
+        "Created": "start_time",
+        "run name": "run_name",
+        "Run name": "run_name",
+        "Run Name": "run_name",
+    },
     order_kinds=frozenset({KeyKind.ATTRIBUTE, KeyKind.METRIC, KeyKind.PARAM, KeyKind.TAG}),
     dataset_keys=frozenset({"name", "digest", "context"}),
 )
@@ -150,8 +178,11 @@ LOGGED_MODELS = Spec(
         "creation_timestamp": _num(),
         "last_updated_timestamp": _num(),
     },
-    kind_ops={KeyKind.METRIC: NUMERIC_OPS, KeyKind.PARAM: STRING_OPS | LIST_OPS | NULL_OPS,
-              KeyKind.TAG: STRING_OPS | LIST_OPS | NULL_OPS},
+    kind_ops={
+        KeyKind.METRIC: NUMERIC_OPS,
+        KeyKind.PARAM: STRING_OPS | LIST_OPS | NULL_OPS,
+        KeyKind.TAG: STRING_OPS | LIST_OPS | NULL_OPS,
+    },
     aliases={"creation_time": "creation_timestamp", "last_updated_time": "last_updated_timestamp"},
     order_kinds=frozenset({KeyKind.ATTRIBUTE, KeyKind.METRIC}),
     params_accept_numbers=True,

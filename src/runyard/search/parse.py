@@ -38,9 +38,7 @@ def parse_logged_model_filter(text: str | None) -> Filter:
     return parse_filter(SearchEntity.LOGGED_MODELS, text)
 
 
-def parse_order_by(
-    entity: SearchEntity | str, clauses: Iterable[str] | None
-) -> tuple[OrderBy, ...]:
+def parse_order_by(entity: SearchEntity | str, clauses: Iterable[str] | None) -> tuple[OrderBy, ...]:
     """Parse clauses such as ``"metrics.rmse DESC"``; ``None`` or ``[]`` means the default.
 
     The default order and its tie-breakers belong to the SQL compiler, not to this list.
@@ -76,8 +74,7 @@ def parse_logged_model_order_by(items: Iterable[Mapping[str, object]] | None) ->
             ascending = True
         if not isinstance(ascending, bool):
             raise SearchSyntaxError(
-                f"Invalid order_by for {field_name!r}: `ascending` must be a boolean, "
-                f"got {ascending!r}"
+                f"Invalid order_by for {field_name!r}: `ascending` must be a boolean, got {ascending!r}"
             )
         dataset_name = _optional_str(item, "dataset_name", field_name)
         dataset_digest = _optional_str(item, "dataset_digest", field_name)

@@ -45,8 +45,12 @@ ViewType = int | str | Collection[str]
 _VIEWS = {1: ("active",), 2: ("deleted",), 3: ("active", "deleted")}
 _VIEW_NAMES = {"ACTIVE_ONLY": 1, "DELETED_ONLY": 2, "ALL": 3}
 _BINARY: dict[Op, Callable[[Any, Any], ColumnElement[bool]]] = {
-    Op.EQ: operator.eq, Op.NE: operator.ne, Op.LT: operator.lt,
-    Op.LE: operator.le, Op.GT: operator.gt, Op.GE: operator.ge,
+    Op.EQ: operator.eq,
+    Op.NE: operator.ne,
+    Op.LT: operator.lt,
+    Op.LE: operator.le,
+    Op.GT: operator.gt,
+    Op.GE: operator.ge,
 }
 
 
@@ -127,8 +131,9 @@ def compare(col: ColumnElement[Any], op: Op, value: Value) -> ColumnElement[bool
 # -- shared pieces -----------------------------------------------------------------------
 
 
-def _keyed(table: Table, links: Iterable[ColumnElement[bool]], key_col: str, value_col: str,
-           clause: Comparison) -> ColumnElement[bool]:
+def _keyed(
+    table: Table, links: Iterable[ColumnElement[bool]], key_col: str, value_col: str, clause: Comparison
+) -> ColumnElement[bool]:
     """EXISTS over a (owner, key) -> value table such as params or tags."""
     where = [*links, table.c[key_col] == clause.ident.key]
     if clause.op is Op.IS_NULL:
@@ -154,14 +159,18 @@ def _stages(view: ViewType) -> tuple[str, ...]:
 
 
 def _experiment_ids(ids: Iterable[str | int]) -> list[int]:
+    ids = list(ids)
     try:
         return [int(i) for i in ids]
     except (TypeError, ValueError):
         raise SearchSyntaxError(f"Invalid experiment ids {list(ids)!r}: expected strings of digits") from None
 
 
-def _order(orders: Sequence[OrderBy], expr_for: Callable[[OrderBy], list[ColumnElement[Any]]],
-           defaults: Sequence[tuple[str, bool]], ) -> list[ColumnElement[Any]]:
+def _order(
+    orders: Sequence[OrderBy],
+    expr_for: Callable[[OrderBy], list[ColumnElement[Any]]],
+    defaults: Sequence[tuple[str, bool]],
+) -> list[ColumnElement[Any]]:
     """User orderings, then each default attribute ordering the user did not mention."""
     clauses = [c for o in orders for c in expr_for(o)]
     mentioned = {o.key.key for o in orders if o.key.kind is KeyKind.ATTRIBUTE}
@@ -174,16 +183,22 @@ def _order(orders: Sequence[OrderBy], expr_for: Callable[[OrderBy], list[ColumnE
 
 # -- runs ----------------------------------------------------------------------------------
 
-_RUN_COLUMNS = {"run_id": "run_uuid", "run_name": "name", "status": "status",
-                "artifact_uri": "artifact_uri", "user_id": "user_id",
-                "lifecycle_stage": "lifecycle_stage", "start_time": "start_time",
-                "end_time": "end_time"}
+_RUN_COLUMNS = {
+    "run_id": "run_uuid",
+    "run_name": "name",
+    "status": "status",
+    "artifact_uri": "artifact_uri",
+    "user_id": "user_id",
+    "lifecycle_stage": "lifecycle_stage",
+    "start_time": "start_time",
+    "end_time": "end_time",
+}
 
 
 def _run_attribute(key: str) -> ColumnElement[Any]:
     runs = s.runs
     if key == "duration":
-        return (runs.c.end_time - runs.c.start_time).label(None)
+        return runs.c.end_time - runs.c.start_time
     return runs.c[_RUN_COLUMNS[key]]
 
 
@@ -195,8 +210,11 @@ def _run_condition(clause: Comparison) -> ColumnElement[bool]:
         lm = s.latest_metrics
         # NaN is stored with is_nan set; like IEEE NaN it satisfies only "!=".
         matched = compare(lm.c.value, clause.op, clause.value)
-        matched = or_(matched, lm.c.is_nan == true()) if clause.op is Op.NE else and_(
-            matched, lm.c.is_nan == false())
+        matched = (
+            or_(matched, lm.c.is_nan == true())
+            if clause.op is Op.NE
+            else and_(matched, lm.c.is_nan == false())
+        )
         return exists().where(lm.c.run_uuid == runs.c.run_uuid, lm.c.key == key, matched)
     if kind in (KeyKind.PARAM, KeyKind.TAG):
         table = s.params if kind is KeyKind.PARAM else s.tags
@@ -204,18 +222,30 @@ def _run_condition(clause: Comparison) -> ColumnElement[bool]:
     inputs = s.inputs
     if key == "context":
         tags = s.input_tags
-        return exists(select(1).select_from(inputs.join(tags, tags.c.input_uuid == inputs.c.input_uuid))
-                      .where(inputs.c.destination_id == runs.c.run_uuid,
-                             tags.c.name == DATASET_CONTEXT_TAG,
-                             compare(tags.c.value, clause.op, clause.value)))
+        return exists(
+            select(1)
+            .select_from(inputs.join(tags, tags.c.input_uuid == inputs.c.input_uuid))
+            .where(
+                inputs.c.destination_id == runs.c.run_uuid,
+                tags.c.name == DATASET_CONTEXT_TAG,
+                compare(tags.c.value, clause.op, clause.value),
+            )
+        )
     ds = s.datasets
-    return exists(select(1).select_from(inputs.join(ds, ds.c.dataset_uuid == inputs.c.source_id))
-                  .where(inputs.c.destination_id == runs.c.run_uuid,
-                         compare(ds.c[key], clause.op, clause.value)))
+    return exists(
+        select(1)
+        .select_from(inputs.join(ds, ds.c.dataset_uuid == inputs.c.source_id))
+        .where(inputs.c.destination_id == runs.c.run_uuid, compare(ds.c[key], clause.op, clause.value))
+    )
 
 
-def select_run_ids(workspace_id: int, experiment_ids: Iterable[str | int], view_type: ViewType,
-                   filter: Filter = (), order_by: Sequence[OrderBy] = ()) -> Select[Any]:
+def select_run_ids(
+    workspace_id: int,
+    experiment_ids: Iterable[str | int],
+    view_type: ViewType,
+    filter: Filter = (),
+    order_by: Sequence[OrderBy] = (),
+) -> Select[Any]:
     """Ids of matching runs, in MLflow's order (default ``start_time DESC, run_id ASC``)."""
     runs = s.runs
     source: FromClause = runs
@@ -242,10 +272,12 @@ def select_run_ids(workspace_id: int, experiment_ids: Iterable[str | int], view_
     return (
         select(runs.c.run_uuid)
         .select_from(source)
-        .where(runs.c.workspace_id == workspace_id,
-               runs.c.experiment_id.in_(_experiment_ids(experiment_ids)),
-               runs.c.lifecycle_stage.in_(_stages(view_type)),
-               *(_run_condition(c) for c in filter))
+        .where(
+            runs.c.workspace_id == workspace_id,
+            runs.c.experiment_id.in_(_experiment_ids(experiment_ids)),
+            runs.c.lifecycle_stage.in_(_stages(view_type)),
+            *(_run_condition(c) for c in filter),
+        )
         .order_by(*ordering)
     )
 
@@ -253,15 +285,15 @@ def select_run_ids(workspace_id: int, experiment_ids: Iterable[str | int], view_
 # -- experiments ---------------------------------------------------------------------------
 
 
-def select_experiment_ids(workspace_id: int, view_type: ViewType, filter: Filter = (),
-                          order_by: Sequence[OrderBy] = ()) -> Select[Any]:
+def select_experiment_ids(
+    workspace_id: int, view_type: ViewType, filter: Filter = (), order_by: Sequence[OrderBy] = ()
+) -> Select[Any]:
     """Ids of matching experiments; default order ``creation_time DESC, experiment_id ASC``."""
     exps, tags = s.experiments, s.experiment_tags
     where: list[ColumnElement[bool]] = []
     for clause in filter:
         if clause.ident.kind is KeyKind.TAG:
-            links = [tags.c.workspace_id == exps.c.workspace_id,
-                     tags.c.experiment_id == exps.c.experiment_id]
+            links = [tags.c.workspace_id == exps.c.workspace_id, tags.c.experiment_id == exps.c.experiment_id]
             where.append(_keyed(tags, links, "key", "value", clause))
             continue
         value = clause.value
@@ -272,22 +304,22 @@ def select_experiment_ids(workspace_id: int, view_type: ViewType, filter: Filter
     def expr_for(order: OrderBy) -> list[ColumnElement[Any]]:
         return _nulls_last(exps.c[order.key.key], order.ascending)
 
-    defaults = [("experiment_id", False)] if order_by else [("creation_time", False),
-                                                              ("experiment_id", True)]
+    defaults = [("experiment_id", False)] if order_by else [("creation_time", False), ("experiment_id", True)]
     return (
         select(exps.c.experiment_id)
-        .where(exps.c.workspace_id == workspace_id,
-               exps.c.lifecycle_stage.in_(_stages(view_type)), *where)
+        .where(exps.c.workspace_id == workspace_id, exps.c.lifecycle_stage.in_(_stages(view_type)), *where)
         .order_by(*_order(order_by, expr_for, defaults))
     )
 
 
 # -- registry ------------------------------------------------------------------------------
 
-_RM_COLUMNS = {"name": "name", "creation_timestamp": "creation_time",
-               "last_updated_timestamp": "last_updated_time"}
-_MV_COLUMNS = {**_RM_COLUMNS, "run_id": "run_id", "source_path": "source",
-               "version_number": "version"}
+_RM_COLUMNS = {
+    "name": "name",
+    "creation_timestamp": "creation_time",
+    "last_updated_timestamp": "last_updated_time",
+}
+_MV_COLUMNS = {**_RM_COLUMNS, "run_id": "run_id", "source_path": "source", "version_number": "version"}
 
 
 def _split_prompt_clauses(filter: Filter) -> tuple[Filter, bool]:
@@ -300,8 +332,7 @@ def _split_prompt_clauses(filter: Filter) -> tuple[Filter, bool]:
     prompt = [c for c in filter if c.ident == Identifier(KeyKind.TAG, PROMPT_TAG)]
     wanted = any(
         isinstance(c.value, str)
-        and ((c.op is Op.EQ and c.value.lower() == "true")
-             or (c.op is Op.NE and c.value.lower() == "false"))
+        and ((c.op is Op.EQ and c.value.lower() == "true") or (c.op is Op.NE and c.value.lower() == "false"))
         for c in prompt
     )
     return (filter if wanted else tuple(c for c in filter if c not in prompt)), wanted
@@ -309,15 +340,24 @@ def _split_prompt_clauses(filter: Filter) -> tuple[Filter, bool]:
 
 def _not_prompt(workspace_id_col: ColumnElement[Any], name_col: ColumnElement[Any]) -> ColumnElement[bool]:
     rmt, mvt = s.registered_model_tags, s.model_version_tags
-    return and_(*(
-        not_(exists().where(t.c.workspace_id == workspace_id_col, t.c.name == name_col,
-                            t.c.key == PROMPT_TAG, t.c.value == "true"))
-        for t in (rmt, mvt)
-    ))
+    return and_(
+        *(
+            not_(
+                exists().where(
+                    t.c.workspace_id == workspace_id_col,
+                    t.c.name == name_col,
+                    t.c.key == PROMPT_TAG,
+                    t.c.value == "true",
+                )
+            )
+            for t in (rmt, mvt)
+        )
+    )
 
 
-def select_registered_model_names(workspace_id: int, filter: Filter = (),
-                                  order_by: Sequence[OrderBy] = ()) -> Select[Any]:
+def select_registered_model_names(
+    workspace_id: int, filter: Filter = (), order_by: Sequence[OrderBy] = ()
+) -> Select[Any]:
     """Names of matching registered models (prompts excluded unless asked for); name ASC."""
     rm, tags = s.registered_models, s.registered_model_tags
     clauses, prompts_wanted = _split_prompt_clauses(filter)
@@ -337,8 +377,9 @@ def select_registered_model_names(workspace_id: int, filter: Filter = (),
     return select(rm.c.name).where(*where).order_by(*_order(order_by, expr_for, [("name", True)]))
 
 
-def select_model_version_keys(workspace_id: int, filter: Filter = (),
-                              order_by: Sequence[OrderBy] = ()) -> Select[Any]:
+def select_model_version_keys(
+    workspace_id: int, filter: Filter = (), order_by: Sequence[OrderBy] = ()
+) -> Select[Any]:
     """``(name, version)`` of matching, non-deleted model versions.
 
     Default order is MLflow's ``last_updated_timestamp DESC, name ASC, version_number DESC``.
@@ -350,8 +391,11 @@ def select_model_version_keys(workspace_id: int, filter: Filter = (),
         where.append(_not_prompt(mv.c.workspace_id, mv.c.name))
     for clause in clauses:
         if clause.ident.kind is KeyKind.TAG:
-            links = [tags.c.workspace_id == mv.c.workspace_id, tags.c.name == mv.c.name,
-                     tags.c.version == mv.c.version]
+            links = [
+                tags.c.workspace_id == mv.c.workspace_id,
+                tags.c.name == mv.c.name,
+                tags.c.version == mv.c.version,
+            ]
             where.append(_keyed(tags, links, "key", "value", clause))
         else:
             where.append(compare(mv.c[_MV_COLUMNS[clause.ident.key]], clause.op, clause.value))
@@ -362,15 +406,19 @@ def select_model_version_keys(workspace_id: int, filter: Filter = (),
     defaults = [("name", True), ("version_number", False)]
     if not order_by:
         defaults.insert(0, ("last_updated_timestamp", False))
-    return (select(mv.c.name, mv.c.version).where(*where)
-            .order_by(*_order(order_by, expr_for, defaults)))
+    return select(mv.c.name, mv.c.version).where(*where).order_by(*_order(order_by, expr_for, defaults))
 
 
 # -- logged models ---------------------------------------------------------------------------
 
-_LM_COLUMNS = {"name": "name", "model_id": "model_id", "model_type": "model_type",
-               "source_run_id": "source_run_id", "creation_timestamp": "creation_timestamp_ms",
-               "last_updated_timestamp": "last_updated_timestamp_ms"}
+_LM_COLUMNS = {
+    "name": "name",
+    "model_id": "model_id",
+    "model_type": "model_type",
+    "source_run_id": "source_run_id",
+    "creation_timestamp": "creation_timestamp_ms",
+    "last_updated_timestamp": "last_updated_timestamp_ms",
+}
 DatasetRef = tuple[str, str | None]  # (dataset_name, dataset_digest or None)
 
 
@@ -385,15 +433,23 @@ def _on_datasets(datasets: Sequence[DatasetRef]) -> list[ColumnElement[bool]]:
     m = s.logged_model_metrics
     if not datasets:
         return []
-    return [or_(*(
-        and_(m.c.dataset_name == name, *([m.c.dataset_digest == digest] if digest else []))
-        for name, digest in datasets
-    ))]
+    return [
+        or_(
+            *(
+                and_(m.c.dataset_name == name, *([m.c.dataset_digest == digest] if digest else []))
+                for name, digest in datasets
+            )
+        )
+    ]
 
 
-def select_logged_model_ids(workspace_id: int, experiment_ids: Iterable[str | int],
-                            filter: Filter = (), order_by: Sequence[OrderBy] = (),
-                            datasets: Sequence[DatasetRef] = ()) -> Select[Any]:
+def select_logged_model_ids(
+    workspace_id: int,
+    experiment_ids: Iterable[str | int],
+    filter: Filter = (),
+    order_by: Sequence[OrderBy] = (),
+    datasets: Sequence[DatasetRef] = (),
+) -> Select[Any]:
     """Ids of matching, non-deleted logged models.
 
     ``datasets`` scopes metric filters to metrics logged on those datasets (and, with no
@@ -401,17 +457,25 @@ def select_logged_model_ids(workspace_id: int, experiment_ids: Iterable[str | in
     order: ``creation_timestamp DESC, model_id ASC``.
     """
     lm, m = s.logged_models, s.logged_model_metrics
-    where = [lm.c.workspace_id == workspace_id, lm.c.lifecycle_stage != "deleted",
-             lm.c.experiment_id.in_(_experiment_ids(experiment_ids))]
+    where = [
+        lm.c.workspace_id == workspace_id,
+        lm.c.lifecycle_stage != "deleted",
+        lm.c.experiment_id.in_(_experiment_ids(experiment_ids)),
+    ]
     on_datasets = _on_datasets(datasets)
     for clause in filter:
         kind = clause.ident.kind
         if kind is KeyKind.ATTRIBUTE:
             where.append(compare(_logged_model_attribute(clause.ident.key), clause.op, clause.value))
         elif kind is KeyKind.METRIC:
-            where.append(exists().where(m.c.model_id == lm.c.model_id,
-                                        m.c.metric_name == clause.ident.key, *on_datasets,
-                                        compare(m.c.metric_value, clause.op, clause.value)))
+            where.append(
+                exists().where(
+                    m.c.model_id == lm.c.model_id,
+                    m.c.metric_name == clause.ident.key,
+                    *on_datasets,
+                    compare(m.c.metric_value, clause.op, clause.value),
+                )
+            )
         else:
             table = s.logged_model_params if kind is KeyKind.PARAM else s.logged_model_tags
             where.append(_keyed(table, [table.c.model_id == lm.c.model_id], "key", "value", clause))
@@ -422,11 +486,13 @@ def select_logged_model_ids(workspace_id: int, experiment_ids: Iterable[str | in
         if order.key.kind is KeyKind.ATTRIBUTE:
             return _nulls_last(_logged_model_attribute(order.key.key), order.ascending)
         scope = [(order.dataset_name, order.dataset_digest)] if order.dataset_name else []
-        latest = (select(m.c.metric_value)
-                  .where(m.c.model_id == lm.c.model_id, m.c.metric_name == order.key.key,
-                         *_on_datasets(scope))
-                  .order_by(m.c.metric_timestamp_ms.desc(), m.c.metric_step.desc(), m.c.run_id.asc())
-                  .limit(1).scalar_subquery())
+        latest = (
+            select(m.c.metric_value)
+            .where(m.c.model_id == lm.c.model_id, m.c.metric_name == order.key.key, *_on_datasets(scope))
+            .order_by(m.c.metric_timestamp_ms.desc(), m.c.metric_step.desc(), m.c.run_id.asc())
+            .limit(1)
+            .scalar_subquery()
+        )
         return _nulls_last(latest, order.ascending)
 
     defaults = [("creation_timestamp", False), ("model_id", True)]

@@ -1,0 +1,82 @@
+"""Fixtures shared by every test: real Runyard server processes on SQLite and PostgreSQL.
+
+PostgreSQL tests use ``RUNYARD_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``
+as the admin connection). In CI (``CI=true``) an unreachable PostgreSQL is a failure; elsewhere
+those tests are skipped with the reason shown.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.pg import PostgresUnavailable, create_database, drop_database
+from tests.support.server import RunyardServer
+
+PG_ADMIN_URL = os.environ.get("RUNYARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _backend_url(kind: str, tmp: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'runyard.db'}"
+        return
+    name = f"runyard_test_{uuid.uuid4().hex[:10]}"
+    try:
+        url = create_database(PG_ADMIN_URL, name)
+    except PostgresUnavailable as exc:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI but unavailable: {exc}")
+        pytest.skip(f"PostgreSQL unavailable at {PG_ADMIN_URL}: {exc}")
+    try:
+        yield url
+    finally:
+        drop_database(PG_ADMIN_URL, name)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh, empty metadata database URL, once per backend for the whole session."""
+    yield from _backend_url(request.param, tmp_path_factory.mktemp(f"db-{request.param}"))
+
+
+@pytest.fixture(scope="session")
+def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunyardServer]:
+    """A real ``runyard server`` process, shared by the tests of one backend."""
+    srv = RunyardServer(backend, tmp_path_factory.mktemp("artifacts"))
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture
+def tracking_uri(server: RunyardServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point the stock mlflow client at the server (and nothing else)."""
+    import mlflow
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+    monkeypatch.delenv("MLFLOW_TRACKING_TOKEN", raising=False)
+    mlflow.set_tracking_uri(server.url)
+    mlflow.set_registry_uri(server.url)
+    yield server.url
+    while mlflow.active_run():
+        mlflow.end_run()
+
+
+@pytest.fixture
+def client(tracking_uri: str):  # noqa: ANN201
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique suffix so tests sharing one server never collide on names."""
+    return uuid.uuid4().hex[:8]
