@@ -72,7 +72,7 @@ class RunyardApp:
             lifespan=lifespan,
         )
 
-    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001 - ASGI
+    async def __call__(self, scope, receive, send) -> None:
         await self._asgi(scope, receive, send)
 
     def close(self) -> None:

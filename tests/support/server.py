@@ -20,7 +20,9 @@ def free_port() -> int:
 
 
 class RunyardServer:
-    def __init__(self, backend_url: str, artifacts: Path, *extra: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, backend_url: str, artifacts: Path, *extra: str, env: dict[str, str] | None = None
+    ) -> None:
         self.backend_url = backend_url
         self.artifacts = artifacts
         self.extra = list(extra)
@@ -37,14 +39,24 @@ class RunyardServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RUNYARD_")}
         env.update(self.env)
         cmd = [
-            sys.executable, "-m", "runyard", "server",
-            "--host", "127.0.0.1", "--port", str(self.port),
-            "--backend-store-uri", self.backend_url,
-            "--artifacts-destination", str(self.artifacts),
+            sys.executable,
+            "-m",
+            "runyard",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--backend-store-uri",
+            self.backend_url,
+            "--artifacts-destination",
+            str(self.artifacts),
             *self.extra,
         ]
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -27,7 +27,9 @@ def create(call: Call, req: w.CreateExperiment) -> w.CreateExperimentResponse:
 
 
 def get(call: Call, req: w.GetExperiment) -> w.GetExperimentResponse:
-    return w.GetExperimentResponse(experiment=to_wire(call.services.experiments.get(call.workspace, req.experiment_id)))
+    return w.GetExperimentResponse(
+        experiment=to_wire(call.services.experiments.get(call.workspace, req.experiment_id))
+    )
 
 
 def get_by_name(call: Call, req: w.GetExperimentByName) -> w.GetExperimentResponse:

@@ -29,6 +29,7 @@ from runyard.errors import (
     MalformedRequest,
     RunyardError,
 )
+from runyard.search.errors import SearchSyntaxError
 
 log = logging.getLogger("runyard.api")
 
@@ -85,7 +86,7 @@ def _validation_message(exc: msgspec.ValidationError) -> str:
 class _Endpoint:
     """One route, ready to serve: decoder, list fields, handler."""
 
-    __slots__ = ("route", "decoder", "list_fields", "pattern")
+    __slots__ = ("decoder", "list_fields", "pattern", "route")
 
     def __init__(self, route: Route) -> None:
         self.route = route
@@ -230,6 +231,8 @@ class ApiRouter:
             return Response(encode(result), media_type=_JSON)
         except RunyardError as err:
             return error_response(err)
+        except SearchSyntaxError as err:
+            return error_response(InvalidParameter(err.message))
         except Exception:
             log.exception("unhandled error in %s %s", request.method, request.url.path)
             return error_response(RunyardError("Internal server error; see the server log."))

@@ -7,7 +7,7 @@ access layer reads it from here, so a route cannot exist without its check.
 
 from __future__ import annotations
 
-from runyard.api import experiments, server, workspaces
+from runyard.api import experiments, openapi, server, workspaces
 from runyard.api.call import Access, Route
 from runyard.api.wire import experiments as exp_w
 from runyard.api.wire import workspaces as ws_w
@@ -20,6 +20,7 @@ def routes() -> list[Route]:
     return [
         # -- server ----------------------------------------------------------------------
         Route("GET", "/3.0/mlflow/server-info", server.server_info, None, P, summary="Server capabilities"),
+        Route("GET", "/openapi.json", openapi.document, None, P, summary="This OpenAPI document"),
         # -- workspaces ------------------------------------------------------------------
         Route("GET", "/3.0/mlflow/workspaces", workspaces.list_, None, R),
         Route("POST", "/3.0/mlflow/workspaces", workspaces.create, ws_w.CreateWorkspace, A),

@@ -13,7 +13,7 @@ def db() -> None:
     """Inspect and upgrade the metadata database schema."""
 
 
-def _database(flags: dict[str, object]):  # noqa: ANN202
+def _database(flags: dict[str, object]):
     from runyard.store.sql.engine import Database
 
     return Database(Settings.load(flags).backend_store_uri)
@@ -32,7 +32,11 @@ def upgrade(**flags: object) -> None:
         after = migrate.current_revision(database)
     finally:
         database.close()
-    click.echo(f"Schema upgraded: {before or 'empty'} -> {after}" if before != after else f"Schema is current ({after}).")
+    click.echo(
+        f"Schema upgraded: {before or 'empty'} -> {after}"
+        if before != after
+        else f"Schema is current ({after})."
+    )
 
 
 @db.command()

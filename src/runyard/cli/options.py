@@ -18,11 +18,16 @@ def setting_option(name: str) -> Callable[[Any], Any]:
         flag = s.flag
         neg = "--no-" + flag[2:]
         return click.option(
-            f"{flag}/{neg}", name, default=None,
+            f"{flag}/{neg}",
+            name,
+            default=None,
             help=f"{s.help} [env {s.env}; default {default_text}]",
         )
     return click.option(
-        s.flag, name, type=s.type, default=None,
+        s.flag,
+        name,
+        type=s.type,
+        default=None,
         help=f"{s.help} [env {s.env}; default {default_text}]",
     )
 

@@ -13,8 +13,16 @@ from runyard.config import SETTINGS, Settings
 
 @click.command()
 @setting_options(
-    "host", "port", "workers", "backend_store_uri", "artifacts_destination",
-    "default_artifact_root", "serve_artifacts", "log_level", "db_pool_size", "statement_timeout_ms",
+    "host",
+    "port",
+    "workers",
+    "backend_store_uri",
+    "artifacts_destination",
+    "default_artifact_root",
+    "serve_artifacts",
+    "log_level",
+    "db_pool_size",
+    "statement_timeout_ms",
 )
 def server(**flags: object) -> None:
     """Start the Runyard server.

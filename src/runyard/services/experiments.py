@@ -60,7 +60,7 @@ class ExperimentService:
         location = _resolve_location(artifact_location) if artifact_location else None
         now = now_ms()
 
-        def tx(conn) -> int:  # noqa: ANN001
+        def tx(conn) -> int:
             if sql.exists_name(conn, ws.id, name):
                 raise AlreadyExists(f"Experiment(name={name}) already exists.")
             eid = ws_sql.next_value(conn, "experiment_id")
@@ -82,7 +82,7 @@ class ExperimentService:
                 f"Cannot rename a non-active experiment {exp.experiment_id}. Restore it first."
             )
 
-        def tx(conn) -> None:  # noqa: ANN001
+        def tx(conn) -> None:
             other = sql.get_by_name(conn, ws.id, new_name)  # type: ignore[arg-type]
             if other is not None and other.experiment_id != exp.experiment_id:
                 raise AlreadyExists(f"Experiment(name={new_name}) already exists.")
@@ -103,7 +103,7 @@ class ExperimentService:
             raise InvalidParameter(f"Experiment {exp.experiment_id} is already deleted.")
         now = now_ms()
 
-        def tx(conn) -> None:  # noqa: ANN001
+        def tx(conn) -> None:
             sql.update_fields(conn, ws.id, exp.experiment_id, lifecycle_stage=stage, last_update_time=now)
             sql.set_runs_lifecycle(conn, ws.id, exp.experiment_id, stage, now)
 

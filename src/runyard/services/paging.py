@@ -29,13 +29,11 @@ def view_type(value: str | int | None) -> int:
             return n
     elif value.upper() in _VIEW_TYPES:
         return _VIEW_TYPES[value.upper()]
-    raise InvalidParameter(
-        f"Invalid view_type '{value}'. Allowed values: ACTIVE_ONLY, DELETED_ONLY, ALL."
-    )
+    raise InvalidParameter(f"Invalid view_type '{value}'. Allowed values: ACTIVE_ONLY, DELETED_ONLY, ALL.")
 
 
 def lifecycle_stages(view: int) -> tuple[str, ...]:
     return {ACTIVE_ONLY: ("active",), DELETED_ONLY: ("deleted",), ALL: ("active", "deleted")}[view]
 
 
-__all__ = ["ALL", "ACTIVE_ONLY", "DELETED_ONLY", "Page", "lifecycle_stages", "view_type"]
+__all__ = ["ACTIVE_ONLY", "ALL", "DELETED_ONLY", "Page", "lifecycle_stages", "view_type"]

@@ -42,8 +42,7 @@ def key(value: str | None, what: str = "key") -> str:
     assert value is not None
     if len(value) > MAX_KEY:
         raise InvalidParameter(
-            f"{what.capitalize()} '{value[:40]}...' is {len(value)} characters long; "
-            f"the limit is {MAX_KEY}."
+            f"{what.capitalize()} '{value[:40]}...' is {len(value)} characters long; the limit is {MAX_KEY}."
         )
     if not _KEY.match(value) or _bad_path(value):
         raise InvalidParameter(

@@ -74,13 +74,18 @@ class WorkspaceService:
             )
         now = now_ms()
 
-        def tx(conn) -> Workspace:  # noqa: ANN001
+        def tx(conn) -> Workspace:
             if ws_sql.get_by_name(conn, name) is not None:
                 raise AlreadyExists(f"Workspace '{name}' already exists.")
             ws = ws_sql.insert_workspace(conn, name, description, now)
             exp_sql.insert_experiment(
-                conn, ws.id, DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME,
-                self.artifact_location(DEFAULT_EXPERIMENT_ID), now, {},
+                conn,
+                ws.id,
+                DEFAULT_EXPERIMENT_ID,
+                DEFAULT_EXPERIMENT_NAME,
+                self.artifact_location(DEFAULT_EXPERIMENT_ID),
+                now,
+                {},
             )
             return ws
 
@@ -100,19 +105,21 @@ class WorkspaceService:
             raise InvalidState("The default workspace cannot be deleted.")
         ws = self.resolve(name)
 
-        def tx(conn) -> None:  # noqa: ANN001
+        def tx(conn) -> None:
             from sqlalchemy import select
 
-            has_runs = conn.execute(select(runs.c.run_uuid).where(runs.c.workspace_id == ws.id).limit(1)).first()
+            has_runs = conn.execute(
+                select(runs.c.run_uuid).where(runs.c.workspace_id == ws.id).limit(1)
+            ).first()
             has_exps = conn.execute(
-                select(experiments.c.experiment_id).where(
+                select(experiments.c.experiment_id)
+                .where(
                     experiments.c.workspace_id == ws.id, experiments.c.experiment_id != DEFAULT_EXPERIMENT_ID
-                ).limit(1)
+                )
+                .limit(1)
             ).first()
             if has_runs or has_exps:
-                raise InvalidState(
-                    f"Workspace '{name}' still holds experiments or runs; delete them first."
-                )
+                raise InvalidState(f"Workspace '{name}' still holds experiments or runs; delete them first.")
             conn.execute(experiments.delete().where(experiments.c.workspace_id == ws.id))
             ws_sql.delete_workspace(conn, ws.id)
 

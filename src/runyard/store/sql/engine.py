@@ -191,9 +191,8 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A connection for reads; one snapshot for the whole block."""
-        with self.engine.connect() as conn:
-            with conn.begin():
-                yield conn
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
 
     def write(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn(conn)`` in a write transaction and return its result once committed."""

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, Select, delete, insert, select, update
 
 from runyard.entities import Experiment
+from runyard.search import SearchEntity, parse_experiment_filter, parse_order_by
 from runyard.store.sql.dialect import dialect_insert
 from runyard.store.sql.schema import experiment_tags, experiments, runs
+from runyard.store.sql.search import select_experiment_ids
 
 _cols = experiments.c
 
@@ -60,7 +62,9 @@ def load_many(conn: Connection, wid: int, ids: Sequence[int]) -> list[Experiment
     """Experiments with these ids, in the order given."""
     found = {
         e.experiment_id: e
-        for e in _load(conn, wid, select(experiments).where(_cols.workspace_id == wid, _cols.experiment_id.in_(ids)))
+        for e in _load(
+            conn, wid, select(experiments).where(_cols.workspace_id == wid, _cols.experiment_id.in_(ids))
+        )
     }
     return [found[i] for i in ids if i in found]
 
@@ -104,7 +108,9 @@ def set_artifact_location(conn: Connection, wid: int, experiment_id: int, locati
 
 def update_fields(conn: Connection, wid: int, experiment_id: int, **values: object) -> None:
     conn.execute(
-        update(experiments).where(_cols.workspace_id == wid, _cols.experiment_id == experiment_id).values(**values)
+        update(experiments)
+        .where(_cols.workspace_id == wid, _cols.experiment_id == experiment_id)
+        .values(**values)
     )
 
 
@@ -113,7 +119,13 @@ def set_tags(conn: Connection, wid: int, experiment_id: int, tags: dict[str, str
     stmt = stmt.on_conflict_do_update(
         index_elements=["workspace_id", "experiment_id", "key"], set_={"value": stmt.excluded.value}
     )
-    conn.execute(stmt, [{"workspace_id": wid, "experiment_id": experiment_id, "key": k, "value": v} for k, v in tags.items()])
+    conn.execute(
+        stmt,
+        [
+            {"workspace_id": wid, "experiment_id": experiment_id, "key": k, "value": v}
+            for k, v in tags.items()
+        ],
+    )
 
 
 def delete_tag(conn: Connection, wid: int, experiment_id: int, key: str) -> int:
@@ -124,6 +136,24 @@ def delete_tag(conn: Connection, wid: int, experiment_id: int, key: str) -> int:
             experiment_tags.c.key == key,
         )
     ).rowcount
+
+
+def search_ids(
+    conn: Connection,
+    wid: int,
+    stages: tuple[str, ...],
+    filter_string: str | None,
+    order_by: list[str],
+    offset: int,
+    limit: int,
+) -> list[int]:
+    stmt = select_experiment_ids(
+        wid,
+        stages,
+        parse_experiment_filter(filter_string),
+        parse_order_by(SearchEntity.EXPERIMENTS, order_by),
+    )
+    return list(conn.execute(stmt.offset(offset).limit(limit)).scalars())
 
 
 def set_runs_lifecycle(conn: Connection, wid: int, experiment_id: int, stage: str, now: int) -> None:
@@ -142,6 +172,7 @@ __all__ = [
     "get_by_name",
     "insert_experiment",
     "load_many",
+    "search_ids",
     "set_artifact_location",
     "set_runs_lifecycle",
     "set_tags",

@@ -33,9 +33,7 @@ def insert_workspace(conn: Connection, name: str, description: str | None, now: 
 
 def update_description(conn: Connection, wid: int, description: str | None, now: int) -> None:
     conn.execute(
-        update(workspaces)
-        .where(workspaces.c.id == wid)
-        .values(description=description, last_update_time=now)
+        update(workspaces).where(workspaces.c.id == wid).values(description=description, last_update_time=now)
     )
 
 

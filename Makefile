@@ -1,0 +1,33 @@
+# Two commands do all set-up: `make serve` (start the server) and `make test` (run the tests).
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: serve test lint bench install-server install-test
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+install-server: $(BIN)/python
+	$(BIN)/pip install -q -e ".[server]"
+
+install-test: $(BIN)/python
+	$(BIN)/pip install -q -e ".[test]"
+
+## Start Runyard on 127.0.0.1:5000 with SQLite + a local artifact folder under ~/.runyard
+serve: install-server
+	$(BIN)/runyard server $(ARGS)
+
+## Lint, then run every test (SQLite and PostgreSQL; PostgreSQL is required when CI=true)
+test: install-test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests
+
+## Benchmarks against mlflow server and FastTrackML (not part of the tests)
+bench: install-test
+	$(BIN)/python benchmarks/run.py $(ARGS)
