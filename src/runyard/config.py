@@ -10,19 +10,21 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 
-def runyard_home() -> Path:
-    return Path(os.environ.get("RUNYARD_HOME", "~/.runyard")).expanduser()
+def runyard_home(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    return Path(env.get("RUNYARD_HOME", "~/.runyard")).expanduser()
 
 
-def _default_store() -> str:
-    return f"sqlite:///{runyard_home() / 'runyard.db'}"
+def _default_store(env: Mapping[str, str] | None = None) -> str:
+    return f"sqlite:///{runyard_home(env) / 'runyard.db'}"
 
 
-def _default_artifacts() -> str:
-    return str(runyard_home() / "artifacts")
+def _default_artifacts(env: Mapping[str, str] | None = None) -> str:
+    return str(runyard_home(env) / "artifacts")
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ class Settings:
     statement_timeout_ms: int = 30000
 
     @classmethod
-    def load(cls, overrides: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Settings:
+    def load(cls, overrides: dict[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:
         """Resolve every setting: explicit override, then RUNYARD_* variable, then default."""
         env = os.environ if env is None else env
         overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
@@ -121,7 +123,7 @@ class Settings:
                 values[setting.name] = _coerce(setting, env[setting.env])
             else:
                 default = setting.default
-                values[setting.name] = default() if callable(default) else default
+                values[setting.name] = default(env) if callable(default) else default
         return cls(**values)
 
 

@@ -237,14 +237,15 @@ logged_model_metrics = Table(
     Column("workspace_id", BigId, nullable=False),
     Column("model_id", String(64), nullable=False),
     Column("metric_name", String(KEY), nullable=False),
-    Column("metric_value", Float, nullable=False),
+    Column("metric_value", Float, nullable=True),  # NULL means NaN (SQLite has no NaN REAL)
     Column("metric_timestamp_ms", BigInteger, nullable=False),
     Column("metric_step", BigInteger, nullable=False),
     Column("run_id", String(32), nullable=False),
     Column("dataset_uuid", String(36), nullable=True),
     Column("dataset_name", String(500), nullable=True),
     Column("dataset_digest", String(36), nullable=True),
-    Index("ix_logged_model_metrics_model", "model_id", "metric_name"),
+    # MLflow's key: re-logging the same point (e.g. a client retry) is a no-op.
+    PrimaryKeyConstraint("model_id", "metric_name", "metric_timestamp_ms", "metric_step", "run_id"),
 )
 
 registered_models = Table(
