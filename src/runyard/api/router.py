@@ -124,14 +124,19 @@ class _Endpoint:
         try:
             return self.decoder.decode(body)  # type: ignore[union-attr]
         except msgspec.ValidationError as exc:
-            raise InvalidParameter(_validation_message(exc)) from None
-        except msgspec.DecodeError:
-            # Old clients double-encode the body as a JSON string; accept that too.
-            obj = self._parse_json_object(body)
-            try:
-                return msgspec.convert(obj, req_type, strict=False)
-            except msgspec.ValidationError as exc:
+            if not body.lstrip().startswith(b'"'):
                 raise InvalidParameter(_validation_message(exc)) from None
+            return self._decode_loose(body, req_type)
+        except msgspec.DecodeError:
+            return self._decode_loose(body, req_type)
+
+    def _decode_loose(self, body: bytes, req_type: type) -> Any:
+        # Old clients double-encode the body as a JSON string; accept that too.
+        obj = self._parse_json_object(body)
+        try:
+            return msgspec.convert(obj, req_type, strict=False)
+        except msgspec.ValidationError as exc:
+            raise InvalidParameter(_validation_message(exc)) from None
 
     @staticmethod
     def _parse_json_object(body: bytes) -> dict[str, Any]:

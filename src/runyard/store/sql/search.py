@@ -19,6 +19,7 @@ from sqlalchemy import (
     ColumnElement,
     FromClause,
     Select,
+    String,
     Table,
     and_,
     case,
@@ -92,6 +93,31 @@ def _like_sqlite(element: CaseSensitiveLike, compiler: Any, **kw: Any) -> str:
     return f"{compiler.process(element.column, **kw)} GLOB {compiler.process(element.glob, **kw)}"
 
 
+class CodepointOrder(ColumnElement[Any]):
+    """Sort strings by code point on every backend, so one query orders alike everywhere.
+
+    SQLite's default collation already does; PostgreSQL's follows the database locale
+    (``en_US`` puts "b" before "C"), so it gets ``COLLATE "C"``.
+    """
+
+    inherit_cache = True
+    _traverse_internals = [("expr", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, expr: ColumnElement[Any]) -> None:
+        self.expr = expr
+        self.type = expr.type
+
+
+@compiles(CodepointOrder)
+def _order_default(element: CodepointOrder, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.expr, **kw))
+
+
+@compiles(CodepointOrder, "postgresql")
+def _order_postgresql(element: CodepointOrder, compiler: Any, **kw: Any) -> str:
+    return f'{compiler.process(element.expr, **kw)} COLLATE "C"'
+
+
 def compare(col: ColumnElement[Any], op: Op, value: Value) -> ColumnElement[bool]:
     """``col <op> value`` for every comparator except IS [NOT] NULL (handled per table)."""
     if op is Op.LIKE:
@@ -142,7 +168,8 @@ def _conditions(
 
 
 def _nulls_last(expr: ColumnElement[Any], ascending: bool) -> list[ColumnElement[Any]]:
-    direction = expr.asc() if ascending else expr.desc()
+    ordered = CodepointOrder(expr) if isinstance(expr.type, String) else expr
+    direction = ordered.asc() if ascending else ordered.desc()
     if getattr(expr, "nullable", True) is False:
         return [direction]
     # NULLS LAST spelled portably: SQLite sorts NULL first, PostgreSQL last; MLflow wants last.
@@ -241,11 +268,11 @@ def select_run_ids(
         alias = table.alias(f"order_{len(aliases)}")
         aliases.append(alias)
         source = source.outerjoin(alias, and_(alias.c.run_uuid == runs.c.run_uuid, alias.c.key == key))
-        direction = alias.c.value.asc() if order.ascending else alias.c.value.desc()
-        if kind is KeyKind.METRIC:  # values, then NaN, then runs without the metric
-            rank = case((alias.c.is_nan == true(), 1), (alias.c.run_uuid.is_(None), 2), else_=0)
-            return [rank, direction]
-        return [case((alias.c.value.is_(None), 1), else_=0), direction]
+        if kind is not KeyKind.METRIC:
+            return _nulls_last(alias.c.value, order.ascending)
+        # values first, then NaN, then runs without the metric (MLflow's order)
+        rank = case((alias.c.is_nan == true(), 1), (alias.c.run_uuid.is_(None), 2), else_=0)
+        return [rank, alias.c.value.asc() if order.ascending else alias.c.value.desc()]
 
     ordering = _order(order_by, expr_for, [("start_time", False), ("run_id", True)])
     return (
@@ -451,6 +478,7 @@ def select_logged_model_ids(
 
 __all__ = [
     "CaseSensitiveLike",
+    "CodepointOrder",
     "DatasetRef",
     "ViewType",
     "compare",
