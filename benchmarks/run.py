@@ -11,6 +11,7 @@ benchmarks/results/<timestamp>.json.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -121,6 +122,7 @@ def bench_server(
         try:
             with running(spec, port, workdir, args.startup_timeout) as srv:
                 meta["startup_seconds"] = round(srv.startup_seconds, 2)
+                meta["loadavg_at_start"] = os.getloadavg()
                 print(
                     f"[{name}] {spec.version} up at {srv.base_url} in {srv.startup_seconds:.1f}s", flush=True
                 )
@@ -149,7 +151,10 @@ def _measure(
     for workload in args.workloads:
         res = run_workload(api, workload, args.repeat, deadline)
         results[workload] = res
-        median = f"{res.median * 1000:.1f} ms" if res.median is not None else "n/a"
+        shown = res.median if res.median is not None else res.median_all
+        median = (
+            "n/a" if shown is None else f"{shown * 1000:.1f} ms" + ("" if res.median is not None else "!")
+        )
         print(
             f"[{name}] {workload:20} median {median:>11}  samples {len(res.samples)}  "
             f"requests {res.requests}  errors {res.errors} {res.note}",
@@ -164,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _on_sigterm)
     pg_user = detect_pg_user(args.pg_user) if args.backend == "postgres" else None
+    load_start = os.getloadavg()
+    if load_start[0] > 0.5 * (os.cpu_count() or 1):
+        print(f"WARNING: machine is busy (load {load_start[0]:.1f}); timings will be noisy", flush=True)
     results: Results = {}
     server_meta: dict[str, dict[str, Any]] = {}
     for name in args.servers:
@@ -177,11 +185,14 @@ def main(argv: list[str] | None = None) -> int:
         "ratio = peer/runyard (>1: Runyard faster)"
     )
     print(table(results, args.servers, args.workloads))
+    print("medians use only repeats without errors; '!' = every repeat had errors (median of all)")
     for name, meta in server_meta.items():
         if "note" in meta:
             print(f"NOTE: {name} {meta['note'].splitlines()[0]}")
     if not args.no_json:
         run_meta = {
+            "loadavg_start": load_start,
+            "loadavg_end": os.getloadavg(),
             "backend": args.backend,
             "repeat": args.repeat,
             "servers": server_meta,
@@ -192,4 +203,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt as exc:
+        print(f"interrupted ({exc or 'SIGINT'}); servers stopped, temp dirs removed", file=sys.stderr)
+        sys.exit(130)

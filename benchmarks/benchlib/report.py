@@ -16,19 +16,29 @@ PEERS = ("mlflow", "fml")
 Results = dict[str, dict[str, WorkloadResult]]  # server -> workload -> result
 
 
-def _ms(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds * 1000:.1f}"
+# A median shown with "!" comes from repeats that all had errors.
+Median = tuple[float, bool] | None  # (seconds, clean)
 
 
-def _ratio(peer: float | None, base: float | None) -> str:
-    if peer is None or base is None or base <= 0:
+def _ms(median: Median) -> str:
+    if median is None:
         return "-"
-    return f"{peer / base:.2f}x"
+    return f"{median[0] * 1000:.1f}" + ("" if median[1] else "!")
 
 
-def _median(results: Results, server: str, workload: str) -> float | None:
+def _ratio(peer: Median, base: Median) -> str:
+    if peer is None or base is None or base[0] <= 0:
+        return "-"
+    return f"{peer[0] / base[0]:.2f}x" + ("" if peer[1] and base[1] else "!")
+
+
+def _median(results: Results, server: str, workload: str) -> Median:
     res = results.get(server, {}).get(workload)
-    return res.median if res else None
+    if res is None or res.median_all is None:
+        return None
+    if res.median is not None:
+        return res.median, True
+    return res.median_all, False
 
 
 def _errors(results: Results, servers: list[str], workload: str) -> str:

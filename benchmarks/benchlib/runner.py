@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from benchlib.client import Api, Stats
-from benchlib.ops import SetupError, create_experiment, create_run, log_batch, metric, now_ms
+from benchlib.ops import create_experiment, create_run, log_batch, metric, now_ms
 from benchlib.workloads import WORKLOADS
 
 WARMUP_REQUESTS = 30
@@ -18,6 +18,7 @@ WARMUP_REQUESTS = 30
 class WorkloadResult:
     workload: str
     samples: list[float] = field(default_factory=list)
+    clean: list[bool] = field(default_factory=list)  # per sample: no error during that repeat
     requests: int = 0
     http_errors: int = 0
     transport_errors: int = 0
@@ -26,7 +27,17 @@ class WorkloadResult:
     note: str = ""
 
     @property
+    def clean_samples(self) -> list[float]:
+        return [s for s, ok in zip(self.samples, self.clean, strict=True) if ok]
+
+    @property
     def median(self) -> float | None:
+        """Median over the repeats that had no error (None if there is none)."""
+        clean = self.clean_samples
+        return statistics.median(clean) if clean else None
+
+    @property
+    def median_all(self) -> float | None:
         return statistics.median(self.samples) if self.samples else None
 
     @property
@@ -36,6 +47,7 @@ class WorkloadResult:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["median"] = self.median
+        data["median_all"] = self.median_all
         data["errors"] = self.errors
         return data
 
@@ -69,20 +81,22 @@ def run_workload(api: Api, name: str, repeat: int, deadline: float) -> WorkloadR
     stats = api.stats = Stats()
     try:
         workload.prepare(api)
-    except SetupError as exc:
-        stats.check(False, f"prepare: {exc}")
+    except Exception as exc:  # a malformed answer must not abort the whole run
+        stats.check(False, f"prepare: {type(exc).__name__}: {exc}")
         result.note = "prepare failed"
         return _finish(result, stats)
     for rep in range(repeat):
         if time.monotonic() > deadline:
             result.note = f"time limit hit after {rep} repeats"
             break
+        before = stats.errors + stats.check_failures
         try:
             state = workload.setup(api, rep)
             elapsed = workload.timed(api, state)
             workload.verify(api, state)
-        except SetupError as exc:
-            stats.check(False, f"repeat {rep}: {exc}")
+        except Exception as exc:  # counted; the next repeat still runs
+            stats.check(False, f"repeat {rep}: {type(exc).__name__}: {exc}")
             continue
         result.samples.append(elapsed)
+        result.clean.append(stats.errors + stats.check_failures == before)
     return _finish(result, stats)

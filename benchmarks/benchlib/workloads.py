@@ -168,8 +168,8 @@ class SearchRunsWide(Workload):
         def make(i: int) -> None:
             run_id = must_create_run(api, self.exp_id, f"r{i}")
             count = self.keys if i % (self.total // self.wide) == 0 else 1
-            metrics = [metric(f"k{j}", float(j), 0, ts) for j in range(count)]
-            log_batch(api, run_id, metrics=metrics, params=[param("p", "x")])
+            log_batch(api, run_id, metrics=[metric(f"k{j}", float(j), 0, ts) for j in range(count)])
+            log_batch(api, run_id, params=[param("p", "x")])
 
         parallel_map(api, self.total, SETUP_THREADS, make)
 

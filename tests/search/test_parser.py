@@ -182,9 +182,9 @@ def test_run_attributes_cover_mlflow_plus_duration_and_lifecycle() -> None:
 
 def test_mlflow_client_generated_filters_parse() -> None:
     # Filters the stock client builds itself (prompt registry, genai datasets, docs).
-    assert parse_registered_model_filter(
-        "name = 'a' AND tag.`mlflow.prompt.is_prompt` != 'true'"
-    )[1] == Comparison(Identifier(T, "mlflow.prompt.is_prompt"), Op.NE, "true")
+    assert parse_registered_model_filter("name = 'a' AND tag.`mlflow.prompt.is_prompt` != 'true'")[
+        1
+    ] == Comparison(Identifier(T, "mlflow.prompt.is_prompt"), Op.NE, "true")
     assert parse_model_version_filter("name='m' AND tag.`mlflow.prompt.is_prompt` = 'true'")
     assert parse_experiment_filter("name = 'O''Brien'")[0].value == "O'Brien"
     assert parse_run_filter("tags.mlflow.parentRunId='abc'")
@@ -212,13 +212,20 @@ def test_experiment_filters() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("metrics.x > 1", "unsupported prefix 'metrics' at column 1; expected one of attr, attribute, attributes, tag, tags"),
+        (
+            "metrics.x > 1",
+            "unsupported prefix 'metrics' at column 1; "
+            "expected one of attr, attribute, attributes, tag, tags",
+        ),
         ("experiment_id = 'abc'", "experiment_id must be a string of digits, got 'abc' at column 17"),
-        ("experiment_id LIKE '1%'", "LIKE is not supported for experiment_id at column 15; expected one of = != IN NOT IN"),
+        (
+            "experiment_id LIKE '1%'",
+            "LIKE is not supported for experiment_id at column 15; expected one of = != IN NOT IN",
+        ),
         ("name IN ('a')", "IN is not supported for name at column 6; expected one of = != LIKE ILIKE"),
         ("creation_time > '5'", "creation_time compares to a number, got '5' at column 17"),
     ],
-)  # fmt: skip
+)
 def test_experiment_filter_errors(text: str, message: str) -> None:
     assert message in error(parse_experiment_filter, text)
 
@@ -270,7 +277,7 @@ def test_parse_filter_takes_the_entity_by_name() -> None:
 
 def test_error_points_at_the_column_and_lists_what_was_expected() -> None:
     assert error(parse_run_filter, "metrics.rmse <> 1") == (
-        'Invalid filter "metrics.rmse <> 1": unexpected \'<>\' at column 14; '
+        "Invalid filter \"metrics.rmse <> 1\": unexpected '<>' at column 14; "
         "expected one of = != < <= > >= LIKE ILIKE IN NOT IN IS"
     )
 
@@ -284,24 +291,57 @@ def test_error_carries_the_column() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("metrics.rmse == 1", "unexpected '==' at column 14; expected one of = != < <= > >= LIKE ILIKE IN NOT IN IS"),
-        ("metrics.rmse", "unexpected end of filter at column 13; expected one of = != < <= > >= LIKE ILIKE IN NOT IN IS"),
+        (
+            "metrics.rmse == 1",
+            "unexpected '==' at column 14; expected one of = != < <= > >= LIKE ILIKE IN NOT IN IS",
+        ),
+        (
+            "metrics.rmse",
+            "unexpected end of filter at column 13; expected one of = != < <= > >= LIKE ILIKE IN NOT IN IS",
+        ),
         ("metrics.rmse >", "unexpected end of filter at column 15; expected a number"),
-        ("metrics.rmse LIKE '1%'", "LIKE is not supported for metrics.rmse at column 14; expected one of = != < <= > >="),
-        ("metrics.rmse IS NULL", "IS NULL is not supported for metrics.rmse at column 14; expected one of = != < <= > >="),
-        ("metrics.rmse = '1'", "metrics.rmse compares to a number, got '1' at column 16; expected a number without quotes"),
+        (
+            "metrics.rmse LIKE '1%'",
+            "LIKE is not supported for metrics.rmse at column 14; expected one of = != < <= > >=",
+        ),
+        (
+            "metrics.rmse IS NULL",
+            "IS NULL is not supported for metrics.rmse at column 14; expected one of = != < <= > >=",
+        ),
+        (
+            "metrics.rmse = '1'",
+            "metrics.rmse compares to a number, got '1' at column 16; expected a number without quotes",
+        ),
         ("metrics.rmse = 0x10", "malformed number '0x10' at column 16"),
-        ("params.lr = 1", "params.lr compares to a quoted string, got 1 at column 13; expected a quoted string such as '1'"),
-        ("status = RUNNING", "status compares to a quoted string, got RUNNING at column 10; expected a quoted string such as 'RUNNING'"),
-        ("params.lr > '1'", "> is not supported for params.lr at column 11; expected one of = != LIKE ILIKE IS NULL IS NOT NULL"),
+        (
+            "params.lr = 1",
+            "params.lr compares to a quoted string, got 1 at column 13; expected a quoted string such as '1'",
+        ),
+        (
+            "status = RUNNING",
+            "status compares to a quoted string, got RUNNING at column 10; "
+            "expected a quoted string such as 'RUNNING'",
+        ),
+        (
+            "params.lr > '1'",
+            "> is not supported for params.lr at column 11; "
+            "expected one of = != LIKE ILIKE IS NULL IS NOT NULL",
+        ),
         ("status IN ('A')", "IN is not supported for status at column 8; expected one of = != LIKE ILIKE"),
         ("tags.t IN ('a')", "IN is not supported for tags.t at column 8"),
-        ("start_time LIKE '1%'", "LIKE is not supported for start_time at column 12; expected one of = != < <= > >="),
+        (
+            "start_time LIKE '1%'",
+            "LIKE is not supported for start_time at column 12; expected one of = != < <= > >=",
+        ),
         ("end_time IS NULL", "IS NULL is not supported for end_time at column 10"),
         ("run_id IN ()", "empty list at column 11; expected at least one quoted string"),
         ("run_id IN ('a', 1)", "unexpected '1' at column 17; expected a quoted string"),
         ("run_id IN ('a' 'b')", "unexpected \"'b'\" at column 16; expected ',' or ')'"),
-        ("run_id IN 'a'", "unexpected \"'a'\" at column 11; expected a parenthesised list of quoted strings such as ('a', 'b')"),
+        (
+            "run_id IN 'a'",
+            "unexpected \"'a'\" at column 11; "
+            "expected a parenthesised list of quoted strings such as ('a', 'b')",
+        ),
         ("params.p NOT LIKE 'a'", "unexpected 'LIKE' at column 14; expected IN after NOT"),
         ("params.p IS 'a'", "unexpected \"'a'\" at column 13; expected NULL or NOT NULL"),
         ("params.p IS NOT 'a'", "unexpected \"'a'\" at column 17; expected NULL"),
@@ -309,18 +349,33 @@ def test_error_carries_the_column() -> None:
         ("metrics.`abc > 1", "unterminated backquoted name starting at column 9"),
         ("metrics. > 1", "expected a key after 'metrics.' at column 9"),
         ("Metrics.x > 1", "unsupported prefix 'Metrics' at column 1"),
-        ("foo = 'a'", "unknown attribute 'foo' at column 1; expected one of artifact_uri, duration, end_time"),
-        ("datasets.size = 'a'", "unknown dataset field 'size' at column 1; expected one of context, digest, name"),
-        ("metrics.a > 1 OR metrics.b > 1", "unexpected 'OR' at column 15; expected AND or the end of the filter"),
-        ("metrics.a > 1 metrics.b > 1", "unexpected 'metrics.b' at column 15; expected AND or the end of the filter"),
-        ("metrics.a > 1 AND", "unexpected end of filter at column 18; expected an identifier such as metrics.<key>"),
+        (
+            "foo = 'a'",
+            "unknown attribute 'foo' at column 1; expected one of artifact_uri, duration, end_time",
+        ),
+        (
+            "datasets.size = 'a'",
+            "unknown dataset field 'size' at column 1; expected one of context, digest, name",
+        ),
+        (
+            "metrics.a > 1 OR metrics.b > 1",
+            "unexpected 'OR' at column 15; expected AND or the end of the filter",
+        ),
+        (
+            "metrics.a > 1 metrics.b > 1",
+            "unexpected 'metrics.b' at column 15; expected AND or the end of the filter",
+        ),
+        (
+            "metrics.a > 1 AND",
+            "unexpected end of filter at column 18; expected an identifier such as metrics.<key>",
+        ),
         ("AND metrics.a > 1", "unexpected 'AND' at column 1; expected an identifier"),
         ("(metrics.a > 1)", "unexpected '(' at column 1; expected an identifier"),
         ("'a' = params.p", "unexpected \"'a'\" at column 1; expected an identifier"),
         ("metrics.a ! 1", "unexpected character '!' at column 11"),
         ("metrics.a > 1;", "unexpected character ';' at column 14"),
     ],
-)  # fmt: skip
+)
 def test_run_filter_errors(text: str, message: str) -> None:
     full = error(parse_run_filter, text)
     assert full.startswith(f'Invalid filter "{text}": ')
@@ -381,15 +436,29 @@ def test_order_by_for_other_entities(entity: str, clause: str, key: str) -> None
 @pytest.mark.parametrize(
     ("entity", "clause", "message"),
     [
-        ("runs", "metrics.rmse DESCENDING", "unexpected 'DESCENDING' at column 14; expected ASC, DESC or the end of the clause"),
+        (
+            "runs",
+            "metrics.rmse DESCENDING",
+            "unexpected 'DESCENDING' at column 14; expected ASC, DESC or the end of the clause",
+        ),
         ("runs", "metrics.rmse DESC ASC", "unexpected 'ASC' at column 19; expected the end of the clause"),
         ("runs", "metrics.a, metrics.b", "unexpected ',' at column 10"),
-        ("runs", "datasets.name", "cannot order runs by datasets at column 1; expected metrics.<key>, params.<key>, tags.<key> or an attribute"),
+        (
+            "runs",
+            "datasets.name",
+            "cannot order runs by datasets at column 1; "
+            "expected metrics.<key>, params.<key>, tags.<key> or an attribute",
+        ),
         ("experiments", "tags.team", "cannot order experiments by tags at column 1; expected an attribute"),
-        ("experiments", "foo", "unknown attribute 'foo' at column 1; expected one of creation_time, experiment_id, last_update_time, name"),
+        (
+            "experiments",
+            "foo",
+            "unknown attribute 'foo' at column 1; "
+            "expected one of creation_time, experiment_id, last_update_time, name",
+        ),
         ("model_versions", "run_id", "unknown attribute 'run_id' at column 1"),
     ],
-)  # fmt: skip
+)
 def test_order_by_errors(entity: str, clause: str, message: str) -> None:
     full = error(lambda c: parse_order_by(entity, [c]), clause)
     assert full.startswith(f'Invalid order_by "{clause}": ')

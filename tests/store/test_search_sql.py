@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, create_engine, insert, literal, select
+from tests.support.pg import PostgresUnavailable, create_database, drop_database
 
 from runyard.search import (
     parse_experiment_filter,
@@ -36,7 +37,6 @@ from runyard.store.sql.search import (
     select_registered_model_names,
     select_run_ids,
 )
-from tests.support.pg import PostgresUnavailable, create_database, drop_database
 
 PG_ADMIN_URL = os.environ.get("RUNYARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -85,9 +85,19 @@ def _rows(conn: Connection, table: Any, columns: str, *rows: tuple[Any, ...], **
 
 
 def _seed(conn: Connection) -> None:
-    _rows(conn, s.workspaces, "id name", (WS, "default"), (OTHER_WS, "other"), creation_time=0, last_update_time=0)
     _rows(
-        conn, s.experiments, "workspace_id experiment_id name creation_time lifecycle_stage",
+        conn,
+        s.workspaces,
+        "id name",
+        (WS, "default"),
+        (OTHER_WS, "other"),
+        creation_time=0,
+        last_update_time=0,
+    )
+    _rows(
+        conn,
+        s.experiments,
+        "workspace_id experiment_id name creation_time lifecycle_stage",
         (WS, 0, "Default", 10, "active"),
         (WS, 1, "fraud-model", 300, "active"),
         (WS, 2, "Fraud-legacy", 200, "active"),
@@ -95,14 +105,20 @@ def _seed(conn: Connection) -> None:
         (WS, 4, "old", 100, "deleted"),
         (OTHER_WS, 0, "Default", 10, "active"),
         (OTHER_WS, 5, "fraud-other", 999, "active"),
-    )  # fmt: skip
+    )
     _rows(
-        conn, s.experiment_tags, "workspace_id experiment_id key value",
-        (WS, 1, "team", "risk"), (WS, 2, "team", "Risk"), (OTHER_WS, 0, "team", "risk"),
-    )  # fmt: skip
+        conn,
+        s.experiment_tags,
+        "workspace_id experiment_id key value",
+        (WS, 1, "team", "risk"),
+        (WS, 2, "team", "Risk"),
+        (OTHER_WS, 0, "team", "risk"),
+    )
     # Runs in experiment 1: r1..r5 (r5 deleted); r6 lives in another experiment, r7 in another workspace.
     _rows(
-        conn, s.runs, "run_uuid workspace_id experiment_id name status start_time end_time lifecycle_stage",
+        conn,
+        s.runs,
+        "run_uuid workspace_id experiment_id name status start_time end_time lifecycle_stage",
         ("r1", WS, 1, "cnn-small", "FINISHED", 100, 160, "active"),
         ("r2", WS, 1, "CNN-large", "FINISHED", 300, 310, "active"),
         ("r3", WS, 1, "rnn", "FAILED", 200, None, "active"),
@@ -110,100 +126,167 @@ def _seed(conn: Connection) -> None:
         ("r5", WS, 1, "deleted", "FINISHED", 400, 450, "deleted"),
         ("r6", WS, 2, "elsewhere", "FINISHED", 500, 550, "active"),
         ("r7", OTHER_WS, 1, "foreign", "FINISHED", 600, 650, "active"),
-    )  # fmt: skip
+    )
     _rows(
-        conn, s.latest_metrics, "run_uuid key value is_nan",
-        ("r1", "rmse", 0.5, False), ("r2", "rmse", 0.9, False), ("r3", "rmse", 0.0, True),
-        ("r1", "val/loss", 1.0, False), ("r7", "rmse", 0.1, False),
-        workspace_id=WS, timestamp=0, step=0,
-    )  # fmt: skip
+        conn,
+        s.latest_metrics,
+        "run_uuid key value is_nan",
+        ("r1", "rmse", 0.5, False),
+        ("r2", "rmse", 0.9, False),
+        ("r3", "rmse", 0.0, True),
+        ("r1", "val/loss", 1.0, False),
+        ("r7", "rmse", 0.1, False),
+        workspace_id=WS,
+        timestamp=0,
+        step=0,
+    )
     _rows(
-        conn, s.metrics, "run_uuid key value is_nan",
+        conn,
+        s.metrics,
+        "run_uuid key value is_nan",
         ("r4", "rmse", 0.01, False),  # history only: searches must not see it
-        workspace_id=WS, timestamp=0, step=0,
-    )  # fmt: skip
-    _rows(
-        conn, s.params, "run_uuid key value",
-        ("r1", "lr", "0.1"), ("r2", "lr", "0.01"), ("r1", "model", "CNN"), ("r2", "model", "cnn"),
-        ("r3", "model", "a*b"), ("r4", "model", "50%"),
         workspace_id=WS,
-    )  # fmt: skip
+        timestamp=0,
+        step=0,
+    )
     _rows(
-        conn, s.tags, "run_uuid key value",
-        ("r1", "team", "Vision"), ("r2", "team", "vision"), ("r3", "team", "nlp"), ("r1", "my key", "x"),
+        conn,
+        s.params,
+        "run_uuid key value",
+        ("r1", "lr", "0.1"),
+        ("r2", "lr", "0.01"),
+        ("r1", "model", "CNN"),
+        ("r2", "model", "cnn"),
+        ("r3", "model", "a*b"),
+        ("r4", "model", "50%"),
         workspace_id=WS,
-    )  # fmt: skip
+    )
     _rows(
-        conn, s.datasets, "dataset_uuid name digest",
-        ("d1", "train-set", "abc"), ("d2", "eval-set", "def"),
-        workspace_id=WS, experiment_id=1, dataset_source_type="local", dataset_source="/data",
-    )  # fmt: skip
+        conn,
+        s.tags,
+        "run_uuid key value",
+        ("r1", "team", "Vision"),
+        ("r2", "team", "vision"),
+        ("r3", "team", "nlp"),
+        ("r1", "my key", "x"),
+        workspace_id=WS,
+    )
     _rows(
-        conn, s.inputs, "input_uuid source_id destination_id",
-        ("i1", "d1", "r1"), ("i2", "d2", "r1"), ("i3", "d1", "r2"),
-        workspace_id=WS, source_type="DATASET", destination_type="RUN",
-    )  # fmt: skip
+        conn,
+        s.datasets,
+        "dataset_uuid name digest",
+        ("d1", "train-set", "abc"),
+        ("d2", "eval-set", "def"),
+        workspace_id=WS,
+        experiment_id=1,
+        dataset_source_type="local",
+        dataset_source="/data",
+    )
     _rows(
-        conn, s.input_tags, "input_uuid name value",
-        ("i1", "mlflow.data.context", "training"), ("i2", "mlflow.data.context", "eval"),
+        conn,
+        s.inputs,
+        "input_uuid source_id destination_id",
+        ("i1", "d1", "r1"),
+        ("i2", "d2", "r1"),
+        ("i3", "d1", "r2"),
+        workspace_id=WS,
+        source_type="DATASET",
+        destination_type="RUN",
+    )
+    _rows(
+        conn,
+        s.input_tags,
+        "input_uuid name value",
+        ("i1", "mlflow.data.context", "training"),
+        ("i2", "mlflow.data.context", "eval"),
         ("i3", "mlflow.data.context", "eval"),
         workspace_id=WS,
-    )  # fmt: skip
+    )
     _seed_registry(conn)
     _seed_logged_models(conn)
 
 
 def _seed_registry(conn: Connection) -> None:
     _rows(
-        conn, s.registered_models, "workspace_id name creation_time last_updated_time",
-        (WS, "fraud", 1, 30), (WS, "Fraud-v2", 2, 10), (WS, "churn", 3, 20), (WS, "my-prompt", 4, 40),
+        conn,
+        s.registered_models,
+        "workspace_id name creation_time last_updated_time",
+        (WS, "fraud", 1, 30),
+        (WS, "Fraud-v2", 2, 10),
+        (WS, "churn", 3, 20),
+        (WS, "my-prompt", 4, 40),
         (OTHER_WS, "fraud", 1, 50),
-    )  # fmt: skip
+    )
     _rows(
-        conn, s.registered_model_tags, "workspace_id name key value",
-        (WS, "fraud", "stage", "prod"), (WS, "churn", "stage", "dev"),
+        conn,
+        s.registered_model_tags,
+        "workspace_id name key value",
+        (WS, "fraud", "stage", "prod"),
+        (WS, "churn", "stage", "dev"),
         (WS, "my-prompt", "mlflow.prompt.is_prompt", "true"),
-    )  # fmt: skip
+    )
     _rows(
-        conn, s.model_versions, "workspace_id name version last_updated_time run_id source deleted",
+        conn,
+        s.model_versions,
+        "workspace_id name version last_updated_time run_id source deleted",
         (WS, "fraud", 1, 100, "r1", "s3://b/fraud/1", False),
         (WS, "fraud", 2, 300, "r2", "s3://b/fraud/2", False),
         (WS, "fraud", 3, 300, "r3", "file:///fraud/3", True),
         (WS, "churn", 1, 300, "r4", "s3://b/churn/1", False),
         (WS, "my-prompt", 1, 500, None, None, False),
         (OTHER_WS, "fraud", 1, 999, "r7", "s3://x", False),
-    )  # fmt: skip
+    )
     _rows(
-        conn, s.model_version_tags, "workspace_id name version key value",
-        (WS, "fraud", 2, "validated", "yes"), (WS, "my-prompt", 1, "mlflow.prompt.is_prompt", "true"),
-    )  # fmt: skip
+        conn,
+        s.model_version_tags,
+        "workspace_id name version key value",
+        (WS, "fraud", 2, "validated", "yes"),
+        (WS, "my-prompt", 1, "mlflow.prompt.is_prompt", "true"),
+    )
 
 
 def _seed_logged_models(conn: Connection) -> None:
     _rows(
-        conn, s.logged_models, "model_id workspace_id experiment_id name creation_timestamp_ms status lifecycle_stage",
+        conn,
+        s.logged_models,
+        "model_id workspace_id experiment_id name creation_timestamp_ms status lifecycle_stage",
         ("m-1", WS, 1, "clf", 100, 2, "active"),
         ("m-2", WS, 1, "clf", 300, 1, "active"),
         ("m-3", WS, 1, "reg", 200, 3, "active"),
         ("m-4", WS, 1, "gone", 400, 2, "deleted"),
         ("m-5", OTHER_WS, 1, "clf", 500, 2, "active"),
-        artifact_location="/a", last_updated_timestamp_ms=0,
-    )  # fmt: skip
+        artifact_location="/a",
+        last_updated_timestamp_ms=0,
+    )
     _rows(
-        conn, s.logged_model_params, "model_id key value",
-        ("m-1", "lr", "0.01"), ("m-2", "lr", "0.1"),
+        conn,
+        s.logged_model_params,
+        "model_id key value",
+        ("m-1", "lr", "0.01"),
+        ("m-2", "lr", "0.1"),
         workspace_id=WS,
-    )  # fmt: skip
+    )
     _rows(
-        conn, s.logged_model_metrics, "model_id metric_name metric_value metric_timestamp_ms dataset_name",
-        ("m-1", "acc", 0.70, 1, "eval"), ("m-1", "acc", 0.95, 2, "train"),
-        ("m-2", "acc", 0.80, 1, "eval"), ("m-3", "acc", 0.60, 1, None),
-        workspace_id=WS, metric_step=0, run_id="r1",
-    )  # fmt: skip
+        conn,
+        s.logged_model_metrics,
+        "model_id metric_name metric_value metric_timestamp_ms dataset_name",
+        ("m-1", "acc", 0.70, 1, "eval"),
+        ("m-1", "acc", 0.95, 2, "train"),
+        ("m-2", "acc", 0.80, 1, "eval"),
+        ("m-3", "acc", 0.60, 1, None),
+        workspace_id=WS,
+        metric_step=0,
+        run_id="r1",
+    )
 
 
-def run_ids(conn: Connection, filter: str | None = None, order_by: list[str] | None = None,
-            view: int | str = "ACTIVE_ONLY", experiments: tuple[str, ...] = ("1",)) -> list[str]:  # fmt: skip
+def run_ids(
+    conn: Connection,
+    filter: str | None = None,
+    order_by: list[str] | None = None,
+    view: int | str = "ACTIVE_ONLY",
+    experiments: tuple[str, ...] = ("1",),
+) -> list[str]:
     stmt = select_run_ids(WS, experiments, view, parse_run_filter(filter), parse_order_by("runs", order_by))
     return list(conn.execute(stmt).scalars())
 
@@ -219,8 +302,11 @@ def test_default_order_is_newest_first_then_run_id(conn: Connection) -> None:
     assert run_ids(conn) == ["r2", "r4", "r3", "r1"]
 
 
-@pytest.mark.parametrize(("view", "expected"), [("DELETED_ONLY", ["r5"]), ("ALL", ["r5", "r2", "r4", "r3", "r1"]), (1, ["r2", "r4", "r3", "r1"])])
-def test_view_types(conn: Connection, view: int | str, expected: list[str]) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    ("view", "expected"),
+    [("DELETED_ONLY", ["r5"]), ("ALL", ["r5", "r2", "r4", "r3", "r1"]), (1, ["r2", "r4", "r3", "r1"])],
+)
+def test_view_types(conn: Connection, view: int | str, expected: list[str]) -> None:
     assert run_ids(conn, view=view) == expected
 
 
@@ -344,7 +430,7 @@ def test_order_by_several_keys_with_a_filter(conn: Connection) -> None:
 def test_paging_with_limit_and_offset_is_stable(conn: Connection) -> None:
     stmt = select_run_ids(WS, ["1"], "ALL", (), parse_order_by("runs", ["status"]))
     pages = [list(conn.execute(stmt.limit(2).offset(o)).scalars()) for o in (0, 2, 4)]
-    assert sum(pages, []) == list(conn.execute(stmt).scalars())
+    assert [run for page in pages for run in page] == list(conn.execute(stmt).scalars())
 
 
 def test_compiled_statements_are_reused_with_fresh_values(conn: Connection) -> None:
@@ -357,8 +443,9 @@ def test_compiled_statements_are_reused_with_fresh_values(conn: Connection) -> N
 # -- experiments -----------------------------------------------------------------------------
 
 
-def experiment_ids(conn: Connection, filter: str | None = None, order_by: list[str] | None = None,
-                   view: str = "ACTIVE_ONLY") -> list[int]:  # fmt: skip
+def experiment_ids(
+    conn: Connection, filter: str | None = None, order_by: list[str] | None = None, view: str = "ACTIVE_ONLY"
+) -> list[int]:
     stmt = select_experiment_ids(
         WS, view, parse_experiment_filter(filter), parse_order_by("experiments", order_by)
     )
@@ -435,7 +522,9 @@ def test_registered_model_order_by(conn: Connection) -> None:
     assert model_names(conn, order_by=["name DESC"]) == ["fraud", "churn", "Fraud-v2"]
 
 
-def versions(conn: Connection, filter: str | None = None, order_by: list[str] | None = None) -> list[tuple[str, int]]:
+def versions(
+    conn: Connection, filter: str | None = None, order_by: list[str] | None = None
+) -> list[tuple[str, int]]:
     stmt = select_model_version_keys(
         WS, parse_model_version_filter(filter), parse_order_by("model_versions", order_by)
     )
@@ -471,8 +560,12 @@ def test_model_version_order_by(conn: Connection) -> None:
 # -- logged models ---------------------------------------------------------------------------
 
 
-def logged_models(conn: Connection, filter: str | None = None, order_by: list[dict[str, Any]] | None = None,
-                  datasets: tuple[tuple[str, str | None], ...] = ()) -> list[str]:  # fmt: skip
+def logged_models(
+    conn: Connection,
+    filter: str | None = None,
+    order_by: list[dict[str, Any]] | None = None,
+    datasets: tuple[tuple[str, str | None], ...] = (),
+) -> list[str]:
     stmt = select_logged_model_ids(
         WS, ["1"], parse_logged_model_filter(filter), parse_logged_model_order_by(order_by), datasets
     )
@@ -505,7 +598,11 @@ def test_logged_model_filters(
 
 def test_logged_model_order_by_latest_metric(conn: Connection) -> None:
     # m-1's latest acc is 0.95 (train, newer); on the eval dataset it is 0.70.
-    assert logged_models(conn, order_by=[{"field_name": "metrics.acc", "ascending": False}]) == ["m-1", "m-2", "m-3"]
+    assert logged_models(conn, order_by=[{"field_name": "metrics.acc", "ascending": False}]) == [
+        "m-1",
+        "m-2",
+        "m-3",
+    ]
     eval_only = [{"field_name": "metrics.acc", "ascending": False, "dataset_name": "eval"}]
     assert logged_models(conn, order_by=eval_only) == ["m-2", "m-1", "m-3"]  # m-3: none on eval
     assert logged_models(conn, order_by=[{"field_name": "name"}]) == ["m-2", "m-1", "m-3"]
@@ -522,4 +619,8 @@ def test_like_agrees_with_the_reference_semantics(engine: Engine, value: str, pa
     with engine.connect() as c:
         for op, case_sensitive in ((Op.LIKE, True), (Op.ILIKE, False)):
             got = c.execute(select(compare(literal(value), op, pattern))).scalar()
-            assert bool(got) is like_matches(value, pattern, case_sensitive=case_sensitive), (op, value, pattern)
+            assert bool(got) is like_matches(value, pattern, case_sensitive=case_sensitive), (
+                op,
+                value,
+                pattern,
+            )

@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runyard.config import Settings
+from runyard.services.artifacts import ArtifactService
 from runyard.services.experiments import ExperimentService
+from runyard.services.logged_models import LoggedModelService
+from runyard.services.model_versions import ModelVersionService
+from runyard.services.registry import RegistryService
+from runyard.services.runs import RunService
 from runyard.services.workspaces import WorkspaceService
 from runyard.store.sql.engine import Database
 
@@ -16,6 +21,11 @@ class Services:
     db: Database
     workspaces: WorkspaceService
     experiments: ExperimentService
+    artifacts: ArtifactService
+    registry: RegistryService
+    model_versions: ModelVersionService
+    logged_models: LoggedModelService
+    runs: RunService
 
 
 def build_services(settings: Settings, db: Database) -> Services:
@@ -25,6 +35,11 @@ def build_services(settings: Settings, db: Database) -> Services:
         db=db,
         workspaces=workspaces,
         experiments=ExperimentService(db, workspaces),
+        artifacts=ArtifactService(db, settings.artifacts_destination, settings.serve_artifacts),
+        registry=RegistryService(db),
+        model_versions=ModelVersionService(db),
+        logged_models=LoggedModelService(db),
+        runs=RunService(db),
     )
 
 

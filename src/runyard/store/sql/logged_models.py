@@ -200,7 +200,9 @@ def set_tags(conn: Connection, wid: int, model_id: str, tags: Mapping[str, str |
         return
     stmt = dialect_insert(conn, logged_model_tags)
     stmt = stmt.on_conflict_do_update(index_elements=["model_id", "key"], set_={"value": stmt.excluded.value})
-    conn.execute(stmt, [{"workspace_id": wid, "model_id": model_id, "key": k, "value": v} for k, v in tags.items()])
+    conn.execute(
+        stmt, [{"workspace_id": wid, "model_id": model_id, "key": k, "value": v} for k, v in tags.items()]
+    )
 
 
 def delete_tag(conn: Connection, wid: int, model_id: str, key: str) -> int:

@@ -10,21 +10,29 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, Select, and_, delete, false, func, insert, select, true, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    and_,
+    delete,
+    false,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 
 from runyard.search.ast import Filter, OrderBy
 from runyard.store.sql.dialect import dialect_insert
 from runyard.store.sql.schema import (
-    experiments,
-    logged_models,
     model_version_tags,
     model_versions,
     registered_model_aliases,
     registered_model_tags,
     registered_models,
-    runs,
 )
-from runyard.store.sql.search import select_model_version_keys, select_registered_model_names
+from runyard.store.sql.search import select_registered_model_names
 
 T = TypeVar("T")
 _rm, _mv, _rmt, _mvt, _al = (
@@ -37,7 +45,13 @@ _rm, _mv, _rmt, _mvt, _al = (
 # Bound parameters per IN list; SQLite allows 32766 per statement, tuples count twice.
 _CHUNK = 500
 # Every table keyed by (workspace_id, name): a rename or delete touches all of them.
-_BY_NAME = (registered_models, registered_model_tags, model_versions, model_version_tags, registered_model_aliases)
+_BY_NAME = (
+    registered_models,
+    registered_model_tags,
+    model_versions,
+    model_version_tags,
+    registered_model_aliases,
+)
 
 
 @dataclass
@@ -76,7 +90,7 @@ def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
         yield items[i : i + _CHUNK]
 
 
-def _version(r: Row[Any]) -> ModelVersion:
+def version_from_row(r: Row[Any]) -> ModelVersion:
     return ModelVersion(
         r.name,
         r.version,
@@ -108,7 +122,7 @@ def _aliases(conn: Connection, wid: int, names: Sequence[str]) -> dict[str, dict
     return out
 
 
-def _fill_versions(conn: Connection, wid: int, versions: list[ModelVersion]) -> list[ModelVersion]:
+def fill_versions(conn: Connection, wid: int, versions: list[ModelVersion]) -> list[ModelVersion]:
     """Attach tags and aliases to already loaded versions (two queries per chunk)."""
     by_key = {(v.name, v.version): v for v in versions}
     keys = list(by_key)
@@ -137,8 +151,8 @@ def _latest_per_stage(conn: Connection, wid: int, names: Sequence[str]) -> dict[
             .subquery()
         )
         stmt = select(ranked).where(ranked.c.rank == 1).order_by(ranked.c.name, ranked.c.version)
-        found += [_version(r) for r in conn.execute(stmt)]
-    for v in _fill_versions(conn, wid, found):
+        found += [version_from_row(r) for r in conn.execute(stmt)]
+    for v in fill_versions(conn, wid, found):
         out[v.name].append(v)
     return out
 
@@ -204,9 +218,7 @@ def rename_model(conn: Connection, wid: int, name: str, new_name: str, now: int)
         values: dict[str, object] = {"name": new_name}
         if table is registered_models or table is model_versions:
             values["last_updated_time"] = now
-        conn.execute(
-            update(table).where(table.c.workspace_id == wid, table.c.name == name).values(**values)
-        )
+        conn.execute(update(table).where(table.c.workspace_id == wid, table.c.name == name).values(**values))
 
 
 def delete_model(conn: Connection, wid: int, name: str) -> int:
@@ -241,7 +253,7 @@ def search_model_names(
 # -- model versions --------------------------------------------------------------------------
 
 
-def _live(wid: int, name: str, version: int) -> Any:
+def live_version(wid: int, name: str, version: int) -> Any:
     return and_(_mv.workspace_id == wid, _mv.name == name, _mv.version == version, _mv.deleted == false())
 
 
@@ -253,8 +265,12 @@ def load_versions(conn: Connection, wid: int, keys: Sequence[tuple[str, int]]) -
             _mv.workspace_id == wid, tuple_(_mv.name, _mv.version).in_(chunk), _mv.deleted == false()
         )
         for r in conn.execute(stmt):
-            found[(r.name, r.version)] = _version(r)
-    return _fill_versions(conn, wid, [found[k] for k in keys if k in found])
+            found[(r.name, r.version)] = version_from_row(r)
+    return fill_versions(conn, wid, [found[k] for k in keys if k in found])
+
+
+def version_exists(conn: Connection, wid: int, name: str, version: int) -> bool:
+    return conn.execute(select(_mv.version).where(live_version(wid, name, version))).first() is not None
 
 
 def get_version(conn: Connection, wid: int, name: str, version: int) -> ModelVersion | None:
@@ -262,102 +278,15 @@ def get_version(conn: Connection, wid: int, name: str, version: int) -> ModelVer
     return found[0] if found else None
 
 
-def allocate_version(conn: Connection, wid: int, name: str, now: int) -> int | None:
-    """Take the model's next version number, or None if the model does not exist.
-
-    One UPDATE ... RETURNING: PostgreSQL row-locks the model until commit, so concurrent
-    creates on any number of replicas get consecutive numbers, and a rollback leaves no gap.
-    """
-    stmt = (
-        update(registered_models)
-        .where(_rm.workspace_id == wid, _rm.name == name)
-        .values(last_version=_rm.last_version + 1, last_updated_time=now)
-        .returning(_rm.last_version)
-    )
-    return conn.execute(stmt).scalar()
-
-
-def insert_version(conn: Connection, wid: int, tags: dict[str, str | None], **values: Any) -> None:
-    conn.execute(insert(model_versions).values(workspace_id=wid, deleted=False, **values))
-    if tags:
-        set_version_tags(conn, wid, values["name"], values["version"], tags)
-
-
-def update_version(conn: Connection, wid: int, name: str, version: int, **values: object) -> int:
-    return conn.execute(update(model_versions).where(_live(wid, name, version)).values(**values)).rowcount
-
-
-def archive_stage(conn: Connection, wid: int, name: str, stage: str, keep: int, now: int) -> None:
-    """Move every other live version in ``stage`` to Archived."""
-    conn.execute(
-        update(model_versions)
-        .where(
-            _mv.workspace_id == wid,
-            _mv.name == name,
-            _mv.current_stage == stage,
-            _mv.version != keep,
-            _mv.deleted == false(),
-        )
-        .values(current_stage="Archived", last_updated_time=now)
-    )
-
-
-def delete_version(conn: Connection, wid: int, name: str, version: int, now: int) -> int:
-    """Soft-delete: the number stays taken, the row is redacted as MLflow does, and the
-    version's tags and aliases go."""
-    count = update_version(
-        conn,
-        wid,
-        name,
-        version,
-        deleted=True,
-        last_updated_time=now,
-        description=None,
-        user_id=None,
-        source="REDACTED-SOURCE-PATH",
-        run_id="REDACTED-RUN-ID",
-        run_link="REDACTED-RUN-LINK",
-        status_message=None,
-    )
-    if count:
-        for table in (model_version_tags, registered_model_aliases):
-            conn.execute(
-                delete(table).where(table.c.workspace_id == wid, table.c.name == name, table.c.version == version)
-            )
-    return count
-
-
-def set_version_tags(conn: Connection, wid: int, name: str, version: int, tags: dict[str, str | None]) -> None:
-    stmt = dialect_insert(conn, model_version_tags)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["workspace_id", "name", "version", "key"], set_={"value": stmt.excluded.value}
-    )
-    rows = [{"workspace_id": wid, "name": name, "version": version, "key": k, "value": v} for k, v in tags.items()]
-    conn.execute(stmt, rows)
-
-
-def delete_version_tag(conn: Connection, wid: int, name: str, version: int, key: str) -> int:
-    stmt = delete(model_version_tags).where(
-        _mvt.workspace_id == wid, _mvt.name == name, _mvt.version == version, _mvt.key == key
-    )
-    return conn.execute(stmt).rowcount
-
-
 def latest_version_number(conn: Connection, wid: int, name: str) -> int | None:
-    stmt = select(func.max(_mv.version)).where(_mv.workspace_id == wid, _mv.name == name, _mv.deleted == false())
+    stmt = select(func.max(_mv.version)).where(
+        _mv.workspace_id == wid, _mv.name == name, _mv.deleted == false()
+    )
     return conn.execute(stmt).scalar()
 
 
 def latest_versions(conn: Connection, wid: int, name: str) -> list[ModelVersion]:
     return _latest_per_stage(conn, wid, [name])[name]
-
-
-def search_versions(
-    conn: Connection, wid: int, filter: Filter, order_by: Sequence[OrderBy], offset: int, limit: int
-) -> list[ModelVersion]:
-    stmt: Select[Any] = select_model_version_keys(wid, filter, order_by).with_only_columns(*model_versions.c)
-    rows = conn.execute(stmt.offset(offset).limit(limit))
-    return _fill_versions(conn, wid, [_version(r) for r in rows])
 
 
 # -- aliases ---------------------------------------------------------------------------------
@@ -372,7 +301,9 @@ def set_alias(conn: Connection, wid: int, name: str, alias: str, version: int) -
 
 
 def delete_alias(conn: Connection, wid: int, name: str, alias: str) -> int:
-    stmt = delete(registered_model_aliases).where(_al.workspace_id == wid, _al.name == name, _al.alias == alias)
+    stmt = delete(registered_model_aliases).where(
+        _al.workspace_id == wid, _al.name == name, _al.alias == alias
+    )
     return conn.execute(stmt).rowcount
 
 
@@ -381,70 +312,28 @@ def alias_version(conn: Connection, wid: int, name: str, alias: str) -> int | No
     return conn.execute(stmt).scalar()
 
 
-# -- where a version's files come from (read-only looks at tracking tables) -------------------
-
-
-def run_artifact_uri(conn: Connection, wid: int, run_id: str) -> str | None:
-    """The run's artifact root; runs created without one use MLflow's default layout."""
-    stmt = (
-        select(runs.c.artifact_uri, experiments.c.artifact_location)
-        .select_from(runs)
-        .outerjoin(
-            experiments,
-            and_(
-                experiments.c.workspace_id == runs.c.workspace_id,
-                experiments.c.experiment_id == runs.c.experiment_id,
-            ),
-        )
-        .where(runs.c.workspace_id == wid, runs.c.run_uuid == run_id)
-    )
-    row = conn.execute(stmt).first()
-    if row is None:
-        return None
-    if row.artifact_uri:
-        return row.artifact_uri
-    return f"{(row.artifact_location or '').rstrip('/')}/{run_id}/artifacts"
-
-
-def logged_model(conn: Connection, wid: int, model_id: str) -> tuple[str, str | None] | None:
-    """``(artifact_location, source_run_id)`` of a live logged model, or None."""
-    stmt = select(logged_models.c.artifact_location, logged_models.c.source_run_id).where(
-        logged_models.c.workspace_id == wid,
-        logged_models.c.model_id == model_id,
-        logged_models.c.lifecycle_stage != "deleted",
-    )
-    row = conn.execute(stmt).first()
-    return (row[0], row[1]) if row else None
-
-
 __all__ = [
     "ModelVersion",
     "RegisteredModel",
     "alias_version",
-    "allocate_version",
-    "archive_stage",
     "delete_alias",
     "delete_model",
     "delete_model_tag",
-    "delete_version",
-    "delete_version_tag",
+    "fill_versions",
     "get_version",
     "insert_model",
-    "insert_version",
     "latest_version_number",
     "latest_versions",
+    "live_version",
     "load_models",
     "load_versions",
-    "logged_model",
     "model_exists",
     "model_tags",
     "rename_model",
-    "run_artifact_uri",
     "search_model_names",
-    "search_versions",
     "set_alias",
     "set_model_tags",
-    "set_version_tags",
     "update_model",
-    "update_version",
+    "version_exists",
+    "version_from_row",
 ]

@@ -167,10 +167,13 @@ def _conditions(
     return out
 
 
-def _nulls_last(expr: ColumnElement[Any], ascending: bool) -> list[ColumnElement[Any]]:
+def _nulls_last(
+    expr: ColumnElement[Any], ascending: bool, *, joined: bool = False
+) -> list[ColumnElement[Any]]:
+    """``expr`` ascending or descending with NULLs last; ``joined``: from an outer join."""
     ordered = CodepointOrder(expr) if isinstance(expr.type, String) else expr
     direction = ordered.asc() if ascending else ordered.desc()
-    if getattr(expr, "nullable", True) is False:
+    if not joined and getattr(expr, "nullable", True) is False:
         return [direction]
     # NULLS LAST spelled portably: SQLite sorts NULL first, PostgreSQL last; MLflow wants last.
     return [case((expr.is_(None), 1), else_=0), direction]
@@ -269,7 +272,7 @@ def select_run_ids(
         aliases.append(alias)
         source = source.outerjoin(alias, and_(alias.c.run_uuid == runs.c.run_uuid, alias.c.key == key))
         if kind is not KeyKind.METRIC:
-            return _nulls_last(alias.c.value, order.ascending)
+            return _nulls_last(alias.c.value, order.ascending, joined=True)
         # values first, then NaN, then runs without the metric (MLflow's order)
         rank = case((alias.c.is_nan == true(), 1), (alias.c.run_uuid.is_(None), 2), else_=0)
         return [rank, alias.c.value.asc() if order.ascending else alias.c.value.desc()]

@@ -1,0 +1,283 @@
+"""SQL for runs, their params and tags, and loading whole runs in batches.
+
+Every statement is scoped by ``workspace_id``. Reads of many runs issue one query per
+table (runs, latest metrics, params, tags, inputs) for the whole page, never one per run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Select, delete, insert, select, update
+
+from runyard.store.sql import inputs as inputs_sql
+from runyard.store.sql import metrics as metrics_sql
+from runyard.store.sql.dialect import dialect_insert
+from runyard.store.sql.metrics import fetch_raw
+from runyard.store.sql.schema import experiments, params, runs, tags
+
+# IN lists are split so that a 50,000-run page stays under every driver's bind limit.
+CHUNK = 5000
+
+_c = runs.c
+_INFO = (
+    _c.run_uuid,
+    _c.experiment_id,
+    _c.name,
+    _c.user_id,
+    _c.status,
+    _c.start_time,
+    _c.end_time,
+    _c.artifact_uri,
+    _c.lifecycle_stage,
+)
+
+
+@dataclass(slots=True)
+class RunInfo:
+    run_id: str
+    experiment_id: int
+    run_name: str | None
+    user_id: str | None
+    status: str
+    start_time: int | None
+    end_time: int | None
+    artifact_uri: str | None
+    lifecycle_stage: str
+
+
+@dataclass(slots=True)
+class DatasetInput:
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str | None
+    profile: str | None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Run:
+    info: RunInfo
+    # (key, value, timestamp, step) from latest_metrics; value is NaN where is_nan is set.
+    metrics: list[tuple[str, float, int, int]] = field(default_factory=list)
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str | None] = field(default_factory=dict)
+    dataset_inputs: list[DatasetInput] = field(default_factory=list)
+    model_inputs: list[str] = field(default_factory=list)
+    model_outputs: list[tuple[str, int]] = field(default_factory=list)  # (model_id, step)
+
+
+@dataclass(slots=True)
+class RunState:
+    """What a write needs to know about a run before touching it."""
+
+    experiment_id: int
+    lifecycle_stage: str
+    name: str | None
+    status: str
+    end_time: int | None
+
+
+def chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i : i + CHUNK]
+
+
+def _info(r: Any) -> RunInfo:
+    return RunInfo(
+        r.run_uuid,
+        r.experiment_id,
+        r.name,
+        r.user_id,
+        r.status,
+        r.start_time,
+        r.end_time,
+        r.artifact_uri,
+        r.lifecycle_stage,
+    )
+
+
+# -- single-run reads and writes --------------------------------------------------------
+
+
+def state(conn: Connection, wid: int, run_id: str) -> RunState | None:
+    r = conn.execute(
+        select(_c.experiment_id, _c.lifecycle_stage, _c.name, _c.status, _c.end_time).where(
+            _c.workspace_id == wid, _c.run_uuid == run_id
+        )
+    ).first()
+    return RunState(*r) if r else None
+
+
+def get_info(conn: Connection, wid: int, run_id: str) -> RunInfo | None:
+    r = conn.execute(select(*_INFO).where(_c.workspace_id == wid, _c.run_uuid == run_id)).first()
+    return _info(r) if r else None
+
+
+def experiment_for_run(conn: Connection, wid: int, experiment_id: int) -> tuple[str | None, str] | None:
+    """(artifact_location, lifecycle_stage) of the experiment a new run goes into."""
+    e = experiments.c
+    r = conn.execute(
+        select(e.artifact_location, e.lifecycle_stage).where(
+            e.workspace_id == wid, e.experiment_id == experiment_id
+        )
+    ).first()
+    return (r[0], r[1]) if r else None
+
+
+def exists(conn: Connection, wid: int, run_id: str) -> bool:
+    stmt = select(_c.run_uuid).where(_c.workspace_id == wid, _c.run_uuid == run_id)
+    return conn.execute(stmt).first() is not None
+
+
+def existing_ids(conn: Connection, wid: int, run_ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for part in chunks(run_ids):
+        stmt = select(_c.run_uuid).where(_c.workspace_id == wid, _c.run_uuid.in_(part))
+        found.update(conn.execute(stmt).scalars())
+    return found
+
+
+def insert_run(conn: Connection, wid: int, info: RunInfo, run_tags: dict[str, str | None]) -> None:
+    conn.execute(
+        insert(runs).values(
+            run_uuid=info.run_id,
+            workspace_id=wid,
+            experiment_id=info.experiment_id,
+            name=info.run_name,
+            user_id=info.user_id,
+            status=info.status,
+            start_time=info.start_time,
+            end_time=info.end_time,
+            deleted_time=None,
+            lifecycle_stage=info.lifecycle_stage,
+            artifact_uri=info.artifact_uri,
+        )
+    )
+    if run_tags:
+        set_tags(conn, wid, info.run_id, run_tags)
+
+
+def update_run(conn: Connection, wid: int, run_id: str, **values: object) -> None:
+    conn.execute(update(runs).where(_c.workspace_id == wid, _c.run_uuid == run_id).values(**values))
+
+
+def set_tags(conn: Connection, wid: int, run_id: str, values: dict[str, str | None]) -> None:
+    """Insert or overwrite tags; keys are written in sorted order so row locks never cross."""
+    stmt = dialect_insert(conn, tags)
+    stmt = stmt.on_conflict_do_update(index_elements=["run_uuid", "key"], set_={"value": stmt.excluded.value})
+    rows = [{"workspace_id": wid, "run_uuid": run_id, "key": k, "value": values[k]} for k in sorted(values)]
+    conn.execute(stmt, rows)
+
+
+def delete_tag(conn: Connection, wid: int, run_id: str, key: str) -> int:
+    return conn.execute(
+        delete(tags).where(tags.c.workspace_id == wid, tags.c.run_uuid == run_id, tags.c.key == key)
+    ).rowcount
+
+
+def get_tag(conn: Connection, wid: int, run_id: str, key: str) -> tuple[bool, str | None]:
+    r = conn.execute(
+        select(tags.c.value).where(tags.c.workspace_id == wid, tags.c.run_uuid == run_id, tags.c.key == key)
+    ).first()
+    return (True, r[0]) if r else (False, None)
+
+
+def insert_params(conn: Connection, wid: int, run_id: str, values: dict[str, str]) -> dict[str, str]:
+    """Insert params not logged yet; return the stored value of every given key.
+
+    Existing keys are left alone (ON CONFLICT DO NOTHING) and reading back afterwards sees
+    any concurrent writer's committed value, so the caller can refuse a changed value and
+    roll the whole transaction back.
+    """
+    keys = sorted(values)
+    rows = [{"workspace_id": wid, "run_uuid": run_id, "key": k, "value": values[k]} for k in keys]
+    conn.execute(dialect_insert(conn, params).on_conflict_do_nothing(), rows)
+    stored = conn.execute(
+        select(params.c.key, params.c.value).where(
+            params.c.workspace_id == wid, params.c.run_uuid == run_id, params.c.key.in_(keys)
+        )
+    )
+    return dict(stored.all())
+
+
+# -- many runs at once -------------------------------------------------------------------
+
+
+def page(conn: Connection, wid: int, ordered_ids: Select[Any], offset: int, limit: int) -> list[Run]:
+    """Load one page of an ordered run-id query (``store.sql.search.select_run_ids``).
+
+    The ordering query is reused with the run columns instead of only the id, so the page
+    costs one query for the runs plus one per child table.
+    """
+    stmt = ordered_ids.with_only_columns(*_INFO).offset(offset).limit(limit)
+    infos = [_info(r) for r in conn.execute(stmt)]
+    return _attach(conn, wid, infos)
+
+
+def load(conn: Connection, wid: int, run_ids: Sequence[str]) -> list[Run]:
+    """Runs with these ids in this workspace, in the order given (unknown ids are skipped)."""
+    found: dict[str, RunInfo] = {}
+    for part in chunks(run_ids):
+        rows = conn.execute(select(*_INFO).where(_c.workspace_id == wid, _c.run_uuid.in_(part)))
+        found.update((r.run_uuid, _info(r)) for r in rows)
+    return _attach(conn, wid, [found[i] for i in run_ids if i in found])
+
+
+def get(conn: Connection, wid: int, run_id: str) -> Run | None:
+    found = load(conn, wid, [run_id])
+    return found[0] if found else None
+
+
+def _attach(conn: Connection, wid: int, infos: list[RunInfo]) -> list[Run]:
+    result = [Run(info) for info in infos]
+    if not result:
+        return result
+    by_id = {r.info.run_id: r for r in result}
+    ids = list(by_id)
+    nan = math.nan
+    for run_id, key, value, ts, step, is_nan in metrics_sql.latest_for_runs(conn, wid, ids):
+        by_id[run_id].metrics.append((key, nan if is_nan else value, ts, step))
+    for part in chunks(ids):
+        p, t = params.c, tags.c
+        stmt = select(p.run_uuid, p.key, p.value).where(p.workspace_id == wid, p.run_uuid.in_(part))
+        for run_id, key, value in fetch_raw(conn, stmt):
+            by_id[run_id].params[key] = value
+        stmt = select(t.run_uuid, t.key, t.value).where(t.workspace_id == wid, t.run_uuid.in_(part))
+        for run_id, key, value in fetch_raw(conn, stmt):
+            by_id[run_id].tags[key] = value
+    links = inputs_sql.for_runs(conn, wid, ids)
+    for run_id, datasets in links.datasets.items():
+        by_id[run_id].dataset_inputs = [DatasetInput(*d) for d in datasets]
+    for run_id, model_ids in links.model_inputs.items():
+        by_id[run_id].model_inputs = model_ids
+    for run_id, outputs in links.model_outputs.items():
+        by_id[run_id].model_outputs = outputs
+    return result
+
+
+__all__ = [
+    "DatasetInput",
+    "Run",
+    "RunInfo",
+    "RunState",
+    "delete_tag",
+    "existing_ids",
+    "exists",
+    "experiment_for_run",
+    "get",
+    "get_info",
+    "get_tag",
+    "insert_params",
+    "insert_run",
+    "load",
+    "page",
+    "set_tags",
+    "state",
+    "update_run",
+]
