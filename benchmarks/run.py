@@ -185,7 +185,10 @@ def main(argv: list[str] | None = None) -> int:
         "ratio = peer/runyard (>1: Runyard faster)"
     )
     print(table(results, args.servers, args.workloads))
-    print("medians use only repeats without errors; '!' = every repeat had errors (median of all)")
+    print(
+        "medians use only repeats without errors; (k/n) = only k of n repeats were error-free; "
+        "'!' = every repeat had errors (median of all)"
+    )
     for name, meta in server_meta.items():
         if "note" in meta:
             print(f"NOTE: {name} {meta['note'].splitlines()[0]}")

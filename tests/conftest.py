@@ -17,6 +17,10 @@ import pytest
 from tests.support.pg import PostgresUnavailable, create_database, drop_database
 from tests.support.server import RunyardServer
 
+# A 5xx must fail a test at once, not after the client's minutes of retries and backoff.
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
+
 PG_ADMIN_URL = os.environ.get("RUNYARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

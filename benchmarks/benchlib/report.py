@@ -41,6 +41,14 @@ def _median(results: Results, server: str, workload: str) -> Median:
     return res.median_all, False
 
 
+def _partial(results: Results, server: str, workload: str) -> str:
+    """' (k/n)' when only k of n repeats were error-free, else ''."""
+    res = results.get(server, {}).get(workload)
+    if res is None or not res.samples or all(res.clean):
+        return ""
+    return f" ({sum(res.clean)}/{len(res.samples)})"
+
+
 def _errors(results: Results, servers: list[str], workload: str) -> str:
     parts = []
     for server in servers:
@@ -62,7 +70,7 @@ def table(results: Results, servers: list[str], workloads: list[str]) -> str:
     rows = [header]
     for wl in workloads:
         medians = {s: _median(results, s, wl) for s in servers}
-        row = [wl, *[_ms(medians[s]) for s in servers]]
+        row = [wl, *[_ms(medians[s]) + _partial(results, s, wl) for s in servers]]
         row += [_ratio(medians[p], medians[BASELINE]) for p in PEERS if p in servers and BASELINE in servers]
         row.append(_errors(results, servers, wl))
         rows.append(row)

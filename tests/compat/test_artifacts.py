@@ -395,3 +395,11 @@ def test_workspace_cannot_write_outside_its_experiments(server, private_run, uni
     assert not (server.artifacts / f"loose-{unique}.txt").exists()
     default_exp = requests.put(f"{server.url}/w/{ws}{MA}/artifacts/0/not-a-run/x.txt", data=b"x", timeout=10)
     assert default_exp.status_code == 403
+
+
+def test_odd_paths_are_client_errors_not_server_errors(server, private_run):
+    ws = private_run[0]
+    for prefix in ("", f"/w/{ws}"):
+        for path in ("99999999999999999999999/x.txt", f"{'n' * 300}/x.txt", "0/models/" + "m" * 300 + "/x"):
+            r = requests.get(f"{server.url}{prefix}{MA}/artifacts/{path}", timeout=10)
+            assert 400 <= r.status_code < 500, (prefix, path, r.text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import mlflow
 import pytest
@@ -171,3 +172,17 @@ def test_ui_history_bulk(server, client, run_id):
         timeout=10,
     ).json()
     assert [(p["run_id"], p["step"]) for p in body["metrics"]] == [(run_id, 0), (run_id, 1), (run_id, 2)]
+
+
+def test_concurrent_writers_lose_nothing(client, run_id):
+    """16 threads, each logging its own steps of the same 50 keys to one run."""
+
+    def worker(thread: int) -> None:
+        for step in range(thread * 4, thread * 4 + 4):
+            client.log_batch(run_id, metrics=[Metric(f"k{i}", float(step), step, step) for i in range(50)])
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(worker, range(16)))
+    metrics = client.get_run(run_id).data.metrics
+    assert metrics == {f"k{i}": 63.0 for i in range(50)}  # the greatest step wins, whoever wrote last
+    assert [m.step for m in client.get_metric_history(run_id, "k7")] == list(range(64))

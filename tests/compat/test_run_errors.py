@@ -189,6 +189,9 @@ def test_bad_order_by_and_page_token(client, run_id):
         ("runs/log-metric", {"run_id": "x", "key": "m", "value": "high", "timestamp": 1}, "value"),
         ("runs/log-metric", {"run_id": "x", "key": "m", "value": 1}, "timestamp"),
         ("runs/log-metric", {"run_id": "x", "key": "m", "value": 1, "timestamp": -5}, "timestamp"),
+        ("runs/log-metric", {"run_id": "x", "key": "m", "value": 1, "timestamp": 1, "step": 2**63}, "step"),
+        ("runs/create", {"experiment_id": "0", "start_time": 2**63}, "start_time"),
+        ("runs/outputs", {"run_id": "x", "models": [{"model_id": "m-1", "step": 2**63}]}, "step"),
         ("runs/log-batch", {"run_id": "x", "metrics": {"key": "m"}}, "metrics"),
         ("runs/log-batch", {"run_id": "x", "metrics": [{"key": "m", "value": 1}]}, "metrics[0].timestamp"),
         ("runs/log-batch", {"run_id": "x", "params": [{"value": "v"}]}, "params[0].key"),
@@ -220,6 +223,7 @@ def test_history_and_interval_arguments(api, run_id):
         ({"run_ids": run_id, "metric_key": "m", "max_results": 2501}, "between 1 and 2500"),
         ({"run_ids": [run_id] * 101, "metric_key": "m"}, "at most 100 run_ids"),
         ({"run_ids": run_id}, "metric_key"),
+        ({"run_ids": run_id, "metric_key": "m", "start_step": 2**63, "end_step": 2**63}, "start_step"),
     ]:
         r = api("GET", interval, params=params)
         assert r.status_code == 400, params

@@ -36,6 +36,8 @@ log = logging.getLogger("runyard.api")
 _JSON = "application/json"
 _encoder = msgspec.json.Encoder()
 _PREFIXES = ("/api", "/ajax-api")
+# PostgreSQL cannot store NUL in text; refuse it for every backend so both behave alike.
+_NUL_MESSAGE = "Invalid request: strings may not contain the NUL character (\\u0000)."
 _PARAM = re.compile(r"\{(\w+)(?::path)?\}")
 
 
@@ -105,6 +107,8 @@ class _Endpoint:
         if request.method in ("GET", "DELETE") and not self.route.body_on_get:
             params: dict[str, Any] = {}
             for key, value in request.query_params.multi_items():
+                if "\x00" in value:
+                    raise InvalidParameter(_NUL_MESSAGE)
                 if key in self.list_fields:
                     params.setdefault(key, []).append(value)
                 else:
@@ -121,6 +125,8 @@ class _Endpoint:
         body = await request.body()
         if not body.strip():
             body = b"{}"
+        if b"\\u0000" in body:
+            raise InvalidParameter(_NUL_MESSAGE)
         try:
             return self.decoder.decode(body)  # type: ignore[union-attr]
         except msgspec.ValidationError as exc:

@@ -101,10 +101,10 @@ RUNS = Spec(
     },
     attributes={
         "run_id": Attr(ops=STRING_OPS | LIST_OPS),
-        "run_name": Attr(),
-        "status": Attr(),
-        "artifact_uri": Attr(),
-        "user_id": Attr(),
+        "run_name": Attr(ops=STRING_OPS | LIST_OPS),
+        "status": Attr(ops=STRING_OPS | LIST_OPS),
+        "artifact_uri": Attr(ops=STRING_OPS | LIST_OPS),
+        "user_id": Attr(ops=STRING_OPS | LIST_OPS),
         "lifecycle_stage": Attr(),  # superset: not searchable in MLflow
         "start_time": _num(),
         "end_time": _num(),

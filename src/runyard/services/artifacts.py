@@ -36,6 +36,7 @@ from runyard.store.sql import artifact_lookup as sql
 from runyard.store.sql.engine import Database
 
 _EXPERIMENT_ID = re.compile(r"^(0|[1-9][0-9]{0,18})$")
+_MAX_ID = 2**63 - 1  # experiment ids are BIGINT
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 _HTTP_ANCHOR = "/api/2.0/mlflow-artifacts/artifacts"
 # Ids never move between workspaces, so a hit stays true; the TTL only bounds how long a
@@ -55,7 +56,7 @@ _LOOKUPS = {"experiment": sql.owned_experiments, "run": sql.owned_runs, "model":
 def _owner(parts: Sequence[str]) -> tuple[str, str | int | None]:
     if not parts:
         return _SHARED, None
-    if not _EXPERIMENT_ID.match(parts[0]):
+    if not _EXPERIMENT_ID.match(parts[0]) or int(parts[0]) > _MAX_ID:
         return _DEFAULT_ONLY, None
     eid = int(parts[0])
     if eid != 0:
@@ -152,7 +153,7 @@ class ArtifactService:
 
     def _visible(self, ws: Workspace, entries: list[FileEntry]) -> list[FileEntry]:
         """Drop listing entries of a shared folder that belong to other workspaces."""
-        owners = [_owner(split_path(e.path)) for e in entries]
+        owners = [_owner(e.path.split("/")) for e in entries]
         wanted: dict[str, list[str | int]] = {}
         for kind, key in owners:
             if kind not in (_SHARED, _DEFAULT_ONLY):

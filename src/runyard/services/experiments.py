@@ -53,7 +53,7 @@ class ExperimentService:
     def create(
         self, ws: Workspace, name: str, artifact_location: str | None, tags: dict[str, str | None]
     ) -> int:
-        v.entity_name(name, "Experiment name")
+        v.entity_name(name, "Experiment name", v.MAX_EXPERIMENT_NAME)
         for k, val in tags.items():
             v.key(k, "tag key")
             v.value_length(val, v.MAX_EXPERIMENT_TAG_VALUE, "Experiment tag", k)
@@ -75,7 +75,7 @@ class ExperimentService:
             raise AlreadyExists(f"Experiment(name={name}) already exists.") from None
 
     def rename(self, ws: Workspace, experiment_id: str, new_name: str | None) -> None:
-        v.entity_name(new_name, "new_name")
+        v.entity_name(new_name, "new_name", v.MAX_EXPERIMENT_NAME)
         exp = self.get(ws, experiment_id)
         if exp.lifecycle_stage != "active":
             raise InvalidParameter(

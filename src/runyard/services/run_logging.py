@@ -311,9 +311,9 @@ class RunLogger:
                 if unknown:
                     raise NotFound(f"Logged model with ID '{unknown[0]}' not found.")
             if tags:
-                sql.set_tags(conn, wid, run_id, tags)
-                if RUN_NAME_TAG in tags:
+                if RUN_NAME_TAG in tags:  # runs row before tag rows, the order runs/update locks them in
                     sql.update_run(conn, wid, run_id, name=tags[RUN_NAME_TAG])
+                sql.set_tags(conn, wid, run_id, tags)
 
         self._db.write(tx)
 

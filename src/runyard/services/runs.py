@@ -30,6 +30,7 @@ from runyard.services.run_logging import (
     KeyValueIn,
     RunLogger,
     check_active,
+    check_int64,
     clip,
     invalid,
     missing,
@@ -185,6 +186,8 @@ class RunService:
         caller: str | None = None,
     ) -> Run:
         eid = v.experiment_id(experiment_id)
+        if start_time is not None:
+            check_int64(start_time, "start_time", "Timestamps are 64-bit integers (milliseconds).")
         tag_map: dict[str, str | None] = {}
         for t in tags:
             # MLflow checks only lengths here (the store's column limits), not key syntax.
@@ -250,7 +253,9 @@ class RunService:
         if status is not None and status != "":
             values["status"] = run_status(status)
         if end_time is not None:
-            values["end_time"] = end_time
+            values["end_time"] = check_int64(
+                end_time, "end_time", "Timestamps are 64-bit integers (milliseconds)."
+            )
         if run_name:
             values["name"] = run_name
 
@@ -336,6 +341,8 @@ class RunService:
                 f"Invalid value {max_results} for parameter 'max_results' supplied. "
                 "It must be a positive integer."
             )
+        if max_results is not None:
+            max_results = min(max_results, 2**62)  # more than any history holds; keeps LIMIT in int64
         fingerprint = query_fingerprint("metric-history", ws.id, rid, key)
         try:
             offset = decode_page_token(page_token, fingerprint)
@@ -372,6 +379,9 @@ class RunService:
         if not 1 <= per_run <= MAX_POINTS_PER_RUN:
             raise InvalidParameter(f"max_results must be between 1 and {MAX_POINTS_PER_RUN}.")
         steps = None
+        for name, step in (("start_step", start_step), ("end_step", end_step)):
+            if step is not None:
+                check_int64(step, name, "Steps are 64-bit integers.")
         if start_step is not None and end_step is not None:
             if start_step > end_step:
                 raise InvalidParameter(

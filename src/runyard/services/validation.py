@@ -14,7 +14,8 @@ from runyard.errors import InvalidParameter
 MAX_KEY = 250
 MAX_PARAM_VALUE = 6000
 MAX_TAG_VALUE = 8000
-MAX_EXPERIMENT_TAG_VALUE = 5000
+MAX_EXPERIMENT_TAG_VALUE = 20000
+MAX_EXPERIMENT_NAME = 500
 MAX_ENTITY_NAME = 256
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_TAGS_PER_BATCH = 100
@@ -116,9 +117,9 @@ def is_nan(value: float) -> bool:
     return math.isnan(value)
 
 
-def entity_name(value: str | None, what: str) -> str:
+def entity_name(value: str | None, what: str, limit: int = MAX_ENTITY_NAME) -> str:
     require(value, what)
     assert value is not None
-    if len(value) > MAX_ENTITY_NAME:
-        raise InvalidParameter(f"{what} is {len(value)} characters long; the limit is {MAX_ENTITY_NAME}.")
+    if len(value) > limit:
+        raise InvalidParameter(f"{what} is {len(value)} characters long; the limit is {limit}.")
     return value

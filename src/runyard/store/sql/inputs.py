@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, and_, or_, select, tuple_
 
 from runyard.store.sql.dialect import dialect_insert, insert_ignore
+from runyard.store.sql.metrics import fetch_raw, in_ids
 from runyard.store.sql.schema import datasets, input_tags, inputs
 
 DATASET, RUN = "DATASET", "RUN"
 RUN_INPUT, MODEL_INPUT = "RUN_INPUT", "MODEL_INPUT"
 RUN_OUTPUT, MODEL_OUTPUT = "RUN_OUTPUT", "MODEL_OUTPUT"
-_CHUNK = 5000
 
 # name, digest, source_type, source, schema, profile
 DatasetFields = tuple[str, str, str, str, str | None, str | None]
@@ -168,24 +168,20 @@ def for_runs(conn: Connection, wid: int, run_ids: Sequence[str]) -> RunLinks:
     links = RunLinks()
     i = inputs.c
     dataset_edges: dict[str, tuple[str, str]] = {}  # input_uuid -> (run_id, dataset_uuid)
-    for start in range(0, len(run_ids), _CHUNK):
-        part = run_ids[start : start + _CHUNK]
-        rows = conn.execute(
-            select(i.input_uuid, i.source_type, i.source_id, i.destination_id, i.step).where(
-                i.workspace_id == wid,
-                or_(
-                    and_(i.destination_type == RUN, i.destination_id.in_(part)),
-                    and_(i.source_type.in_([RUN_INPUT, RUN_OUTPUT]), i.source_id.in_(part)),
-                ),
-            )
-        )
-        for input_uuid, source_type, source_id, destination_id, step in rows:
-            if source_type == DATASET:
-                dataset_edges[input_uuid] = (destination_id, source_id)
-            elif source_type == RUN_INPUT:
-                links.model_inputs.setdefault(source_id, []).append(destination_id)
-            else:
-                links.model_outputs.setdefault(source_id, []).append((destination_id, step))
+    stmt = select(i.input_uuid, i.source_type, i.source_id, i.destination_id, i.step).where(
+        i.workspace_id == wid,
+        or_(
+            and_(i.destination_type == RUN, in_ids(conn, i.destination_id, run_ids)),
+            and_(i.source_type.in_([RUN_INPUT, RUN_OUTPUT]), in_ids(conn, i.source_id, run_ids)),
+        ),
+    )
+    for input_uuid, source_type, source_id, destination_id, step in fetch_raw(conn, stmt):
+        if source_type == DATASET:
+            dataset_edges[input_uuid] = (destination_id, source_id)
+        elif source_type == RUN_INPUT:
+            links.model_inputs.setdefault(source_id, []).append(destination_id)
+        else:
+            links.model_outputs.setdefault(source_id, []).append((destination_id, step))
     if dataset_edges:
         _attach_datasets(conn, wid, dataset_edges, links)
     return links
@@ -194,35 +190,25 @@ def for_runs(conn: Connection, wid: int, run_ids: Sequence[str]) -> RunLinks:
 def _attach_datasets(conn: Connection, wid: int, edges: dict[str, tuple[str, str]], links: RunLinks) -> None:
     d, t = datasets.c, input_tags.c
     uuids = list({dataset_uuid for _, dataset_uuid in edges.values()})
-    fields: dict[str, DatasetFields] = {}
-    for start in range(0, len(uuids), _CHUNK):
-        rows = conn.execute(
-            select(
-                d.dataset_uuid,
-                d.name,
-                d.digest,
-                d.dataset_source_type,
-                d.dataset_source,
-                d.dataset_schema,
-                d.dataset_profile,
-            ).where(d.workspace_id == wid, d.dataset_uuid.in_(uuids[start : start + _CHUNK]))
-        )
-        for dataset_uuid, *rest in rows:
-            fields[dataset_uuid] = tuple(rest)  # type: ignore[assignment]
+    stmt = select(
+        d.dataset_uuid,
+        d.name,
+        d.digest,
+        d.dataset_source_type,
+        d.dataset_source,
+        d.dataset_schema,
+        d.dataset_profile,
+    ).where(d.workspace_id == wid, in_ids(conn, d.dataset_uuid, uuids))
+    fields: dict[str, DatasetFields] = {row[0]: row[1:] for row in fetch_raw(conn, stmt)}
     tags: dict[str, dict[str, str]] = {}
-    input_uuids = list(edges)
-    for start in range(0, len(input_uuids), _CHUNK):
-        rows = conn.execute(
-            select(t.input_uuid, t.name, t.value).where(
-                t.workspace_id == wid, t.input_uuid.in_(input_uuids[start : start + _CHUNK])
-            )
-        )
-        for input_uuid, name, value in rows:
-            tags.setdefault(input_uuid, {})[name] = value
+    stmt = select(t.input_uuid, t.name, t.value).where(
+        t.workspace_id == wid, in_ids(conn, t.input_uuid, list(edges))
+    )
+    for input_uuid, name, value in fetch_raw(conn, stmt):
+        tags.setdefault(input_uuid, {})[name] = value
     for input_uuid, (run_id, dataset_uuid) in edges.items():
         if dataset_uuid in fields:
-            row = (*fields[dataset_uuid], tags.get(input_uuid, {}))
-            links.datasets.setdefault(run_id, []).append(row)  # type: ignore[arg-type]
+            links.datasets.setdefault(run_id, []).append((*fields[dataset_uuid], tags.get(input_uuid, {})))
 
 
 __all__ = ["RunLinks", "for_runs", "log_datasets", "log_model_inputs", "log_model_outputs"]

@@ -9,11 +9,26 @@ SQLAlchemy's generic multi-row paths (which compile a fresh statement per batch 
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Integer, cast, func, literal, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    String,
+    any_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from runyard.store.sql.schema import latest_metrics, metrics
 
@@ -81,7 +96,7 @@ def write(conn: Connection, wid: int, run_id: str, rows: Sequence[MetricRow]) ->
     conn.exec_driver_sql(_LITE_LATEST, [(wid, run_id, *r) for r in latest])
 
 
-# -- reads ---------------------------------------------------------------------------------
+# -- bulk read helpers (also used by runs.py and inputs.py) --------------------------------
 
 
 def fetch_raw(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
@@ -98,22 +113,40 @@ def fetch_raw(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
         result.close()
 
 
+# Up to this many ids go into a plain IN list, which every planner reads as primary-key
+# lookups; longer lists travel as one array parameter.
+_PLAIN_IN = 500
+
+
+def in_ids(conn: Connection, column: Any, ids: Sequence[str]) -> ColumnElement[bool]:
+    """``column IN ids``, with a long list in ONE bind parameter.
+
+    A 50,000-run search page would otherwise need 50,000 placeholders (over SQLite's and
+    psycopg's limits, and slow to render): PostgreSQL takes an array (``= ANY``), SQLite
+    unpacks a JSON array with ``json_each``.
+    """
+    if len(ids) <= _PLAIN_IN:
+        return column.in_(ids)
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(String)))
+    values = func.json_each(bindparam(None, json.dumps(list(ids)), type_=String)).table_valued("value")
+    return column.in_(select(values.c.value))
+
+
+# -- reads ---------------------------------------------------------------------------------
+
+
 def _value(value: float, is_nan: bool) -> float:
     return math.nan if is_nan else value
 
 
-def latest_for_runs(
-    conn: Connection, wid: int, run_ids: Sequence[str], chunk: int = 5000
-) -> list[tuple[Any, ...]]:
+def latest_for_runs(conn: Connection, wid: int, run_ids: Sequence[str]) -> list[tuple[Any, ...]]:
     """(run_id, key, value, timestamp, step, is_nan) of the latest metrics of these runs."""
     lm = latest_metrics.c
-    out: list[tuple[Any, ...]] = []
-    for i in range(0, len(run_ids), chunk):
-        stmt = select(lm.run_uuid, lm.key, lm.value, lm.timestamp, lm.step, lm.is_nan).where(
-            lm.workspace_id == wid, lm.run_uuid.in_(run_ids[i : i + chunk])
-        )
-        out += fetch_raw(conn, stmt)
-    return out
+    stmt = select(lm.run_uuid, lm.key, lm.value, lm.timestamp, lm.step, lm.is_nan).where(
+        lm.workspace_id == wid, in_ids(conn, lm.run_uuid, run_ids)
+    )
+    return fetch_raw(conn, stmt)
 
 
 def history(
@@ -204,7 +237,7 @@ def sample_history(
     )
     sampled: dict[str, list[tuple[float, int, int, bool]]] = {}
     last: dict[str, tuple[float, int, int, bool]] = {}
-    for run_id, value, ts, step, is_nan, in_bucket, from_end in conn.execute(stmt):
+    for run_id, value, ts, step, is_nan, in_bucket, from_end in fetch_raw(conn, stmt):
         point = (value, ts, step, bool(is_nan))
         if in_bucket == 1:
             sampled.setdefault(run_id, []).append(point)
@@ -229,6 +262,7 @@ __all__ = [
     "fetch_raw",
     "history",
     "history_bulk",
+    "in_ids",
     "latest_for_runs",
     "latest_per_key",
     "sample_history",

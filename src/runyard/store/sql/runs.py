@@ -7,7 +7,7 @@ table (runs, latest metrics, params, tags, inputs) for the whole page, never one
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,11 +16,8 @@ from sqlalchemy import Connection, Select, delete, insert, select, update
 from runyard.store.sql import inputs as inputs_sql
 from runyard.store.sql import metrics as metrics_sql
 from runyard.store.sql.dialect import dialect_insert
-from runyard.store.sql.metrics import fetch_raw
+from runyard.store.sql.metrics import fetch_raw, in_ids
 from runyard.store.sql.schema import experiments, params, runs, tags
-
-# IN lists are split so that a 50,000-run page stays under every driver's bind limit.
-CHUNK = 5000
 
 _c = runs.c
 _INFO = (
@@ -78,28 +75,6 @@ class RunState:
 
     experiment_id: int
     lifecycle_stage: str
-    name: str | None
-    status: str
-    end_time: int | None
-
-
-def chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
-    for i in range(0, len(ids), CHUNK):
-        yield ids[i : i + CHUNK]
-
-
-def _info(r: Any) -> RunInfo:
-    return RunInfo(
-        r.run_uuid,
-        r.experiment_id,
-        r.name,
-        r.user_id,
-        r.status,
-        r.start_time,
-        r.end_time,
-        r.artifact_uri,
-        r.lifecycle_stage,
-    )
 
 
 # -- single-run reads and writes --------------------------------------------------------
@@ -107,16 +82,14 @@ def _info(r: Any) -> RunInfo:
 
 def state(conn: Connection, wid: int, run_id: str) -> RunState | None:
     r = conn.execute(
-        select(_c.experiment_id, _c.lifecycle_stage, _c.name, _c.status, _c.end_time).where(
-            _c.workspace_id == wid, _c.run_uuid == run_id
-        )
+        select(_c.experiment_id, _c.lifecycle_stage).where(_c.workspace_id == wid, _c.run_uuid == run_id)
     ).first()
     return RunState(*r) if r else None
 
 
 def get_info(conn: Connection, wid: int, run_id: str) -> RunInfo | None:
     r = conn.execute(select(*_INFO).where(_c.workspace_id == wid, _c.run_uuid == run_id)).first()
-    return _info(r) if r else None
+    return RunInfo(*r) if r else None
 
 
 def experiment_for_run(conn: Connection, wid: int, experiment_id: int) -> tuple[str | None, str] | None:
@@ -136,11 +109,8 @@ def exists(conn: Connection, wid: int, run_id: str) -> bool:
 
 
 def existing_ids(conn: Connection, wid: int, run_ids: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for part in chunks(run_ids):
-        stmt = select(_c.run_uuid).where(_c.workspace_id == wid, _c.run_uuid.in_(part))
-        found.update(conn.execute(stmt).scalars())
-    return found
+    stmt = select(_c.run_uuid).where(_c.workspace_id == wid, in_ids(conn, _c.run_uuid, run_ids))
+    return {r[0] for r in fetch_raw(conn, stmt)}
 
 
 def insert_run(conn: Connection, wid: int, info: RunInfo, run_tags: dict[str, str | None]) -> None:
@@ -159,8 +129,11 @@ def insert_run(conn: Connection, wid: int, info: RunInfo, run_tags: dict[str, st
             artifact_uri=info.artifact_uri,
         )
     )
-    if run_tags:
-        set_tags(conn, wid, info.run_id, run_tags)
+    if run_tags:  # a new run has no tags yet: a plain insert, no upsert needed
+        rows = [
+            {"workspace_id": wid, "run_uuid": info.run_id, "key": k, "value": v} for k, v in run_tags.items()
+        ]
+        conn.execute(insert(tags), rows)
 
 
 def update_run(conn: Connection, wid: int, run_id: str, **values: object) -> None:
@@ -216,16 +189,13 @@ def page(conn: Connection, wid: int, ordered_ids: Select[Any], offset: int, limi
     costs one query for the runs plus one per child table.
     """
     stmt = ordered_ids.with_only_columns(*_INFO).offset(offset).limit(limit)
-    infos = [_info(r) for r in conn.execute(stmt)]
-    return _attach(conn, wid, infos)
+    return _attach(conn, wid, [RunInfo(*r) for r in fetch_raw(conn, stmt)])
 
 
 def load(conn: Connection, wid: int, run_ids: Sequence[str]) -> list[Run]:
     """Runs with these ids in this workspace, in the order given (unknown ids are skipped)."""
-    found: dict[str, RunInfo] = {}
-    for part in chunks(run_ids):
-        rows = conn.execute(select(*_INFO).where(_c.workspace_id == wid, _c.run_uuid.in_(part)))
-        found.update((r.run_uuid, _info(r)) for r in rows)
+    stmt = select(*_INFO).where(_c.workspace_id == wid, in_ids(conn, _c.run_uuid, run_ids))
+    found = {r[0]: RunInfo(*r) for r in fetch_raw(conn, stmt)}
     return _attach(conn, wid, [found[i] for i in run_ids if i in found])
 
 
@@ -243,14 +213,13 @@ def _attach(conn: Connection, wid: int, infos: list[RunInfo]) -> list[Run]:
     nan = math.nan
     for run_id, key, value, ts, step, is_nan in metrics_sql.latest_for_runs(conn, wid, ids):
         by_id[run_id].metrics.append((key, nan if is_nan else value, ts, step))
-    for part in chunks(ids):
-        p, t = params.c, tags.c
-        stmt = select(p.run_uuid, p.key, p.value).where(p.workspace_id == wid, p.run_uuid.in_(part))
-        for run_id, key, value in fetch_raw(conn, stmt):
-            by_id[run_id].params[key] = value
-        stmt = select(t.run_uuid, t.key, t.value).where(t.workspace_id == wid, t.run_uuid.in_(part))
-        for run_id, key, value in fetch_raw(conn, stmt):
-            by_id[run_id].tags[key] = value
+    p, t = params.c, tags.c
+    stmt = select(p.run_uuid, p.key, p.value).where(p.workspace_id == wid, in_ids(conn, p.run_uuid, ids))
+    for run_id, key, value in fetch_raw(conn, stmt):
+        by_id[run_id].params[key] = value
+    stmt = select(t.run_uuid, t.key, t.value).where(t.workspace_id == wid, in_ids(conn, t.run_uuid, ids))
+    for run_id, key, value in fetch_raw(conn, stmt):
+        by_id[run_id].tags[key] = value
     links = inputs_sql.for_runs(conn, wid, ids)
     for run_id, datasets in links.datasets.items():
         by_id[run_id].dataset_inputs = [DatasetInput(*d) for d in datasets]

@@ -64,7 +64,7 @@ experiments = Table(
     Column("workspace_id", BigId, ForeignKey("workspaces.id"), nullable=False),
     # Globally unique except the per-workspace Default experiment, which is 0 everywhere.
     Column("experiment_id", BigInteger, nullable=False),
-    Column("name", String(NAME), nullable=False),
+    Column("name", String(500), nullable=False),
     Column("artifact_location", Text, nullable=True),
     Column("lifecycle_stage", String(32), nullable=False, server_default="active"),
     Column("creation_time", BigInteger, nullable=True),
@@ -92,12 +92,14 @@ runs = Table(
     Column("name", String(NAME), nullable=True),
     Column("user_id", String(NAME), nullable=True),
     Column("status", String(20), nullable=False),
-    Column("start_time", BigInteger, nullable=True),
+    # Always set (MLflow defaults it to the creation time); NOT NULL lets the default
+    # "start_time DESC" order walk the index instead of sorting with a NULLS LAST case.
+    Column("start_time", BigInteger, nullable=False),
     Column("end_time", BigInteger, nullable=True),
     Column("deleted_time", BigInteger, nullable=True),
     Column("lifecycle_stage", String(20), nullable=False),
     Column("artifact_uri", Text, nullable=True),
-    Index("ix_runs_experiment_start", "workspace_id", "experiment_id", "start_time"),
+    Index("ix_runs_experiment_start", "workspace_id", "experiment_id", "start_time", "run_uuid"),
 )
 
 # Full metric history. No primary key: identical re-logs are harmless and a wide
@@ -127,8 +129,9 @@ latest_metrics = Table(
     Column("timestamp", BigInteger, nullable=False),
     Column("step", BigInteger, nullable=False),
     Column("is_nan", Boolean, nullable=False),
+    # Filters and orderings reach rows by (run_uuid, key); a (key, value) index would only
+    # slow down the hottest upsert.
     PrimaryKeyConstraint("run_uuid", "key"),
-    Index("ix_latest_metrics_key_value", "key", "value"),
 )
 
 params = Table(
