@@ -13,7 +13,7 @@ from starlette.routing import Route as StarletteRoute
 from starlette.types import ASGIApp
 
 from runyard import __version__
-from runyard.api.call import Call
+from runyard.api.call import Call, Route
 from runyard.api.router import ApiRouter
 from runyard.api.routes import routes
 from runyard.config import Settings
@@ -39,7 +39,7 @@ class RunyardApp:
         self.services.workspaces.ensure_default()
         self._asgi: ASGIApp = ApiRouter(routes(), self._resolve_call, self._starlette())
 
-    async def _resolve_call(self, request: Request, workspace: str | None) -> Call:
+    async def _resolve_call(self, request: Request, workspace: str | None, route: Route) -> Call:
         name = workspace or request.headers.get("x-mlflow-workspace") or None
         ws = self.services.workspaces.resolve(name)
         return Call(services=self.services, workspace=ws, request=request)

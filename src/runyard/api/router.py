@@ -157,7 +157,9 @@ class _Endpoint:
         return obj
 
 
-Resolver = Callable[[Request, str | None], Awaitable[Call]]
+# Builds the Call for a request: resolves the workspace and (with auth on) checks the
+# caller against the route's declared access. Raises RunyardError to refuse.
+Resolver = Callable[[Request, str | None, Route], Awaitable[Call]]
 
 
 class ApiRouter:
@@ -232,7 +234,7 @@ class ApiRouter:
 
     async def _serve(self, ep: _Endpoint, request: Request, workspace: str | None) -> Response:
         try:
-            call = await self._resolve_call(request, workspace)
+            call = await self._resolve_call(request, workspace, ep.route)
             if ep.route.raw:
                 return await ep.route.handler(call)
             message = await ep.decode(request)
