@@ -8,9 +8,9 @@ documented in the README, so a setting cannot exist without being discoverable.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any
 
 

@@ -19,7 +19,6 @@ DEFAULT_EXPERIMENT_ID = 0
 DEFAULT_EXPERIMENT_NAME = "Default"
 
 
-
 @dataclass
 class Experiment:
     experiment_id: int

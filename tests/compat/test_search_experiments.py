@@ -13,7 +13,9 @@ def ws_client(server, unique):
     import requests
 
     name = f"search-{unique}"
-    requests.post(f"{server.url}/api/3.0/mlflow/workspaces", json={"name": name}, timeout=10).raise_for_status()
+    requests.post(
+        f"{server.url}/api/3.0/mlflow/workspaces", json={"name": name}, timeout=10
+    ).raise_for_status()
     return MlflowClient(f"{server.url}/w/{name}")
 
 

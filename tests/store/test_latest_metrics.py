@@ -15,12 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import select
-from tests.support.pg import PostgresUnavailable, create_database, drop_database
 
 from runyard.store.sql import metrics as metrics_sql
 from runyard.store.sql.engine import Database
 from runyard.store.sql.schema import latest_metrics, metadata
 from runyard.store.sql.schema import metrics as history
+from tests.support.pg import PostgresUnavailable, create_database, drop_database
 
 PG_ADMIN_URL = os.environ.get("RUNYARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

@@ -14,7 +14,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, create_engine, insert, literal, select
-from tests.support.pg import PostgresUnavailable, create_database, drop_database
 
 from runyard.search import (
     parse_experiment_filter,
@@ -37,6 +36,7 @@ from runyard.store.sql.search import (
     select_registered_model_names,
     select_run_ids,
 )
+from tests.support.pg import PostgresUnavailable, create_database, drop_database
 
 PG_ADMIN_URL = os.environ.get("RUNYARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

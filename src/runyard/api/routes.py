@@ -48,7 +48,13 @@ def routes() -> list[Route]:
         Route("POST", f"{_T}/experiments/delete", experiments.delete, exp_w.DeleteExperiment, W),
         Route("POST", f"{_T}/experiments/restore", experiments.restore, exp_w.RestoreExperiment, W),
         Route("POST", f"{_T}/experiments/set-experiment-tag", experiments.set_tag, exp_w.SetExperimentTag, W),
-        Route("POST", f"{_T}/experiments/delete-experiment-tag", experiments.delete_tag, exp_w.DeleteExperimentTag, W),
+        Route(
+            "POST",
+            f"{_T}/experiments/delete-experiment-tag",
+            experiments.delete_tag,
+            exp_w.DeleteExperimentTag,
+            W,
+        ),
         # -- runs, metrics, params, tags, inputs (runs helper) ---------------------------
         Route("POST", f"{_T}/runs/create", rn.create, run_w.CreateRun, W),
         Route("GET", f"{_T}/runs/get", rn.get, run_w.GetRun, R),
@@ -67,8 +73,11 @@ def routes() -> list[Route]:
         Route("POST", f"{_T}/runs/log-model", rn.log_model, run_w.LogModel, W),
         Route("GET", f"{_T}/metrics/get-history", met.get_history, run_w.GetMetricHistory, R),
         Route(
-            "GET", f"{_T}/metrics/get-history-bulk-interval", met.get_history_bulk_interval,
-            run_w.GetMetricHistoryBulkInterval, R,
+            "GET",
+            f"{_T}/metrics/get-history-bulk-interval",
+            met.get_history_bulk_interval,
+            run_w.GetMetricHistoryBulkInterval,
+            R,
         ),
         Route("GET", f"{_T}/metrics/get-history-bulk", met.get_history_bulk, run_w.GetMetricHistoryBulk, R),
         # -- logged models (MLflow 3) ----------------------------------------------------
@@ -109,8 +118,16 @@ def routes() -> list[Route]:
         Route("GET", f"{_MA}/artifacts/{{path:path}}", artifacts.download, None, R, raw=True),
         Route("PUT", f"{_MA}/artifacts/{{path:path}}", artifacts.upload, None, W, raw=True),
         Route("DELETE", f"{_MA}/artifacts/{{path:path}}", artifacts.delete, None, W),
-        Route("POST", f"{_MA}/mpu/create/{{path:path}}", artifacts.mpu_create, art_w.CreateMultipartUpload, W),
-        Route("POST", f"{_MA}/mpu/complete/{{path:path}}", artifacts.mpu_complete, art_w.CompleteMultipartUpload, W),
+        Route(
+            "POST", f"{_MA}/mpu/create/{{path:path}}", artifacts.mpu_create, art_w.CreateMultipartUpload, W
+        ),
+        Route(
+            "POST",
+            f"{_MA}/mpu/complete/{{path:path}}",
+            artifacts.mpu_complete,
+            art_w.CompleteMultipartUpload,
+            W,
+        ),
         Route("POST", f"{_MA}/mpu/abort/{{path:path}}", artifacts.mpu_abort, art_w.AbortMultipartUpload, W),
         # Part uploads carry no credentials (the client PUTs to a "presigned" URL): the
         # unguessable upload id from mpu/create is what authorises them.

@@ -72,4 +72,3 @@ class SetExperimentTag(Message):
 class DeleteExperimentTag(Message):
     experiment_id: str
     key: str
-
