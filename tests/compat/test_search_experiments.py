@@ -29,10 +29,11 @@ def test_filter_and_order(ws_client):
 
 
 def test_view_types_and_paging(ws_client):
-    ids = [ws_client.create_experiment(f"page-{i:02d}") for i in range(12)]
+    ids = [ws_client.create_experiment(f"page-{i:02d}", tags={"i": str(i)}) for i in range(24)]
     ws_client.delete_experiment(ids[0])
     active = ws_client.search_experiments(filter_string="name LIKE 'page-%'")
-    assert len(active) == 11
+    assert len(active) == 23
+    assert {e.tags["i"] for e in active} == {str(i) for i in range(1, 24)}
     deleted = ws_client.search_experiments(view_type=ViewType.DELETED_ONLY)
     assert [e.experiment_id for e in deleted] == [ids[0]]
 
@@ -45,7 +46,7 @@ def test_view_types_and_paging(ws_client):
         token = page.token
         if not token:
             break
-    assert seen == [f"page-{i:02d}" for i in range(1, 12)]
+    assert seen == [f"page-{i:02d}" for i in range(1, 24)]
 
 
 def test_bad_filter_points_at_problem(ws_client):

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, Select, delete, insert, select, update
 
 from runyard.entities import Experiment
 from runyard.search import SearchEntity, parse_experiment_filter, parse_order_by
-from runyard.store.sql.dialect import dialect_insert
+from runyard.store.sql.dialect import dialect_insert, fetch_raw, in_ids
 from runyard.store.sql.schema import experiment_tags, experiments, runs
 from runyard.store.sql.search import select_experiment_ids
 
@@ -19,12 +19,11 @@ def _tags(conn: Connection, wid: int, ids: Sequence[int]) -> dict[int, dict[str,
     out: dict[int, dict[str, str | None]] = {i: {} for i in ids}
     if not ids:
         return out
-    rows = conn.execute(
-        select(experiment_tags.c.experiment_id, experiment_tags.c.key, experiment_tags.c.value).where(
-            experiment_tags.c.workspace_id == wid, experiment_tags.c.experiment_id.in_(ids)
-        )
+    t = experiment_tags.c
+    stmt = select(t.experiment_id, t.key, t.value).where(
+        t.workspace_id == wid, in_ids(conn, t.experiment_id, ids)
     )
-    for eid, key, value in rows:
+    for eid, key, value in fetch_raw(conn, stmt):
         out[eid][key] = value
     return out
 
@@ -63,7 +62,9 @@ def load_many(conn: Connection, wid: int, ids: Sequence[int]) -> list[Experiment
     found = {
         e.experiment_id: e
         for e in _load(
-            conn, wid, select(experiments).where(_cols.workspace_id == wid, _cols.experiment_id.in_(ids))
+            conn,
+            wid,
+            select(experiments).where(_cols.workspace_id == wid, in_ids(conn, _cols.experiment_id, ids)),
         )
     }
     return [found[i] for i in ids if i in found]

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, and_, or_, select, tuple_
 
-from runyard.store.sql.dialect import dialect_insert, insert_ignore
-from runyard.store.sql.metrics import fetch_raw, in_ids
+from runyard.store.sql.dialect import dialect_insert, fetch_raw, in_ids, insert_ignore
 from runyard.store.sql.schema import datasets, input_tags, inputs
 
 DATASET, RUN = "DATASET", "RUN"

@@ -9,18 +9,13 @@ SQLAlchemy's generic multi-row paths (which compile a fresh statement per batch 
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     Integer,
-    String,
-    any_,
-    bindparam,
     cast,
     func,
     literal,
@@ -28,8 +23,8 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 
+from runyard.store.sql.dialect import fetch_raw, in_ids
 from runyard.store.sql.schema import latest_metrics, metrics
 
 # (key, value, timestamp, step, is_nan): value is already sanitised (NaN stored as 0).
@@ -94,43 +89,6 @@ def write(conn: Connection, wid: int, run_id: str, rows: Sequence[MetricRow]) ->
         return
     conn.exec_driver_sql(_LITE_HISTORY, [(wid, run_id, *r) for r in rows])
     conn.exec_driver_sql(_LITE_LATEST, [(wid, run_id, *r) for r in latest])
-
-
-# -- bulk read helpers (also used by runs.py and inputs.py) --------------------------------
-
-
-def fetch_raw(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
-    """All rows of ``stmt`` as the driver's plain tuples.
-
-    Skips SQLAlchemy's per-row Row objects, which doubles the speed of the big reads (a
-    search page can carry tens of thousands of metrics). Only for columns whose driver
-    types are already right (str, int, float; SQLite gives booleans as 0/1).
-    """
-    result = conn.execute(stmt)
-    try:
-        return result.cursor.fetchall()  # type: ignore[union-attr]
-    finally:
-        result.close()
-
-
-# Up to this many ids go into a plain IN list, which every planner reads as primary-key
-# lookups; longer lists travel as one array parameter.
-_PLAIN_IN = 500
-
-
-def in_ids(conn: Connection, column: Any, ids: Sequence[str]) -> ColumnElement[bool]:
-    """``column IN ids``, with a long list in ONE bind parameter.
-
-    A 50,000-run search page would otherwise need 50,000 placeholders (over SQLite's and
-    psycopg's limits, and slow to render): PostgreSQL takes an array (``= ANY``), SQLite
-    unpacks a JSON array with ``json_each``.
-    """
-    if len(ids) <= _PLAIN_IN:
-        return column.in_(ids)
-    if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(ids), type_=ARRAY(String)))
-    values = func.json_each(bindparam(None, json.dumps(list(ids)), type_=String)).table_valued("value")
-    return column.in_(select(values.c.value))
 
 
 # -- reads ---------------------------------------------------------------------------------
@@ -259,10 +217,8 @@ def _point_key(p: tuple[float, int, int, bool]) -> tuple[int, int, float | None,
 
 __all__ = [
     "MetricRow",
-    "fetch_raw",
     "history",
     "history_bulk",
-    "in_ids",
     "latest_for_runs",
     "latest_per_key",
     "sample_history",

@@ -15,8 +15,7 @@ from sqlalchemy import Connection, Select, delete, insert, select, update
 
 from runyard.store.sql import inputs as inputs_sql
 from runyard.store.sql import metrics as metrics_sql
-from runyard.store.sql.dialect import dialect_insert
-from runyard.store.sql.metrics import fetch_raw, in_ids
+from runyard.store.sql.dialect import dialect_insert, fetch_raw, in_ids
 from runyard.store.sql.schema import experiments, params, runs, tags
 
 _c = runs.c
