@@ -44,7 +44,7 @@ def _median(results: Results, server: str, workload: str) -> Median:
 def _partial(results: Results, server: str, workload: str) -> str:
     """' (k/n)' when only k of n repeats were error-free, else ''."""
     res = results.get(server, {}).get(workload)
-    if res is None or not res.samples or all(res.clean):
+    if res is None or not any(res.clean) or all(res.clean):
         return ""
     return f" ({sum(res.clean)}/{len(res.samples)})"
 

@@ -142,7 +142,6 @@ class ExperimentService:
         fingerprint = f"exp|{filter_string}|{order_by}|{stages}"
         offset = decode_page_token(page_token, fingerprint) if page_token else 0
         with self._db.read() as conn:
-            ids = sql.search_ids(conn, ws.id, stages, filter_string, order_by, offset, limit + 1)
-            items = sql.load_many(conn, ws.id, ids[:limit])
-        token = encode_page_token(offset + limit, fingerprint) if len(ids) > limit else None
-        return Page(items, token)
+            items = sql.search(conn, ws.id, stages, filter_string, order_by, offset, limit + 1)
+        token = encode_page_token(offset + limit, fingerprint) if len(items) > limit else None
+        return Page(items[:limit], token)

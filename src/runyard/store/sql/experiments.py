@@ -28,21 +28,20 @@ def _tags(conn: Connection, wid: int, ids: Sequence[int]) -> dict[int, dict[str,
     return out
 
 
+_COLUMNS = (
+    _cols.experiment_id,
+    _cols.name,
+    _cols.artifact_location,
+    _cols.lifecycle_stage,
+    _cols.creation_time,
+    _cols.last_update_time,
+)
+
+
 def _load(conn: Connection, wid: int, stmt: Select) -> list[Experiment]:
-    rows = conn.execute(stmt).all()
-    tags = _tags(conn, wid, [r.experiment_id for r in rows])
-    return [
-        Experiment(
-            r.experiment_id,
-            r.name,
-            r.artifact_location,
-            r.lifecycle_stage,
-            r.creation_time,
-            r.last_update_time,
-            tags[r.experiment_id],
-        )
-        for r in rows
-    ]
+    rows = fetch_raw(conn, stmt.with_only_columns(*_COLUMNS))
+    tags = _tags(conn, wid, [r[0] for r in rows])
+    return [Experiment(*r, tags[r[0]]) for r in rows]
 
 
 def get(conn: Connection, wid: int, experiment_id: int) -> Experiment | None:
@@ -55,19 +54,6 @@ def get(conn: Connection, wid: int, experiment_id: int) -> Experiment | None:
 def get_by_name(conn: Connection, wid: int, name: str) -> Experiment | None:
     found = _load(conn, wid, select(experiments).where(_cols.workspace_id == wid, _cols.name == name))
     return found[0] if found else None
-
-
-def load_many(conn: Connection, wid: int, ids: Sequence[int]) -> list[Experiment]:
-    """Experiments with these ids, in the order given."""
-    found = {
-        e.experiment_id: e
-        for e in _load(
-            conn,
-            wid,
-            select(experiments).where(_cols.workspace_id == wid, in_ids(conn, _cols.experiment_id, ids)),
-        )
-    }
-    return [found[i] for i in ids if i in found]
 
 
 def exists_name(conn: Connection, wid: int, name: str) -> bool:
@@ -139,7 +125,7 @@ def delete_tag(conn: Connection, wid: int, experiment_id: int, key: str) -> int:
     ).rowcount
 
 
-def search_ids(
+def search(
     conn: Connection,
     wid: int,
     stages: tuple[str, ...],
@@ -147,14 +133,15 @@ def search_ids(
     order_by: list[str],
     offset: int,
     limit: int,
-) -> list[int]:
-    stmt = select_experiment_ids(
+) -> list[Experiment]:
+    """One page of matching experiments, in order: the ordering query loads the rows too."""
+    ordered = select_experiment_ids(
         wid,
         stages,
         parse_experiment_filter(filter_string),
         parse_order_by(SearchEntity.EXPERIMENTS, order_by),
     )
-    return list(conn.execute(stmt.offset(offset).limit(limit)).scalars())
+    return _load(conn, wid, ordered.offset(offset).limit(limit))
 
 
 def set_runs_lifecycle(conn: Connection, wid: int, experiment_id: int, stage: str, now: int) -> None:
@@ -172,8 +159,7 @@ __all__ = [
     "get",
     "get_by_name",
     "insert_experiment",
-    "load_many",
-    "search_ids",
+    "search",
     "set_artifact_location",
     "set_runs_lifecycle",
     "set_tags",
