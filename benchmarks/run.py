@@ -92,8 +92,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--time-limit",
         type=float,
-        default=1800.0,
-        help="seconds per server; remaining repeats are skipped after it",
+        default=3000.0,
+        help="seconds per server; after it requests are cut off and remaining repeats skipped",
+    )
+    parser.add_argument(
+        "--workload-time-limit",
+        type=float,
+        default=900.0,
+        help="seconds per workload (prepare + all repeats), enforced the same way",
     )
     parser.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")
     parser.add_argument("--no-json", action="store_true", help="do not write the JSON results file")
@@ -146,9 +152,10 @@ def _measure(
     meta["warmup_errors"] = warm.errors + warm.check_failures
     if meta["warmup_errors"]:
         print(f"[{name}] WARNING warm-up errors: {warm.error_samples}", flush=True)
-    deadline = time.monotonic() + args.time_limit
+    server_deadline = time.monotonic() + args.time_limit
     results: dict[str, WorkloadResult] = {}
     for workload in args.workloads:
+        deadline = min(server_deadline, time.monotonic() + args.workload_time_limit)
         res = run_workload(api, workload, args.repeat, deadline)
         results[workload] = res
         shown = res.median if res.median is not None else res.median_all
@@ -157,7 +164,8 @@ def _measure(
         )
         print(
             f"[{name}] {workload:20} median {median:>11}  samples {len(res.samples)}  "
-            f"requests {res.requests}  errors {res.errors} {res.note}",
+            f"requests {res.requests}  errors {res.errors} {res.note}"
+            + (f" ({res.cut_off} calls cut off)" if res.cut_off else ""),
             flush=True,
         )
         for sample in res.error_samples[:3]:
@@ -175,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     results: Results = {}
     server_meta: dict[str, dict[str, Any]] = {}
     for name in args.servers:
-        server_meta[name] = meta = {}
+        meta: dict[str, Any] = {}
+        server_meta[name] = meta
         outcome = bench_server(name, args, pg_user, meta)
         if outcome is not None:
             results[name] = outcome

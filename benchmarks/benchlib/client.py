@@ -9,6 +9,7 @@ an exception so timed loops keep going.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ class Stats:
     http_errors: int = 0
     transport_errors: int = 0
     check_failures: int = 0
+    cut_off: int = 0  # calls not sent because the time limit was reached
     error_samples: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -48,6 +50,10 @@ class Stats:
             self.transport_errors += 1
             self._sample(message)
 
+    def count_cut_off(self) -> None:
+        with self._lock:
+            self.cut_off += 1
+
     def check(self, ok: bool, message: str) -> bool:
         """Record a failed correctness check when ``ok`` is false."""
         if not ok:
@@ -68,6 +74,7 @@ class Api:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.stats = Stats()
+        self.deadline: float | None = None  # time.monotonic() after which nothing is sent
         self._local = threading.local()
 
     def _session(self) -> requests.Session:
@@ -97,10 +104,17 @@ class Api:
         params: Json | None = None,
     ) -> Json | None:
         stats = self.stats
+        timeout = self.timeout
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                stats.count_cut_off()
+                return None
+            timeout = max(1.0, min(timeout, left))
         stats.count_request()
         url = self.base_url + API_PREFIX + endpoint
         try:
-            resp = self._session().request(method, url, json=body, params=params, timeout=self.timeout)
+            resp = self._session().request(method, url, json=body, params=params, timeout=timeout)
         except requests.RequestException as exc:
             stats.transport_error(f"{method} {endpoint}: {type(exc).__name__}: {exc}")
             return None

@@ -151,7 +151,7 @@ def run_parallel(api: Api, count: int, worker: Callable[[int], None]) -> float:
     return time.perf_counter() - start
 
 
-def parallel_map(api: Api, count: int, workers: int, fn: Callable[[int], None]) -> None:
+def parallel_map(api: Api, count: int, workers: int, fn: Callable[[int], object]) -> None:
     """Untimed helper for set-up: run ``fn(i)`` for ``i < count`` on a few threads."""
     lock = threading.Lock()
     next_index = [0]

@@ -12,6 +12,7 @@ from benchlib.ops import create_experiment, create_run, log_batch, metric, now_m
 from benchlib.workloads import WORKLOADS
 
 WARMUP_REQUESTS = 30
+SETTLE_SECONDS = 180.0
 
 
 @dataclass
@@ -23,6 +24,7 @@ class WorkloadResult:
     http_errors: int = 0
     transport_errors: int = 0
     check_failures: int = 0
+    cut_off: int = 0
     error_samples: list[str] = field(default_factory=list)
     note: str = ""
 
@@ -65,29 +67,50 @@ def warm_up(api: Api) -> Stats:
     return api.stats
 
 
+def settle(api: Api, limit: float = SETTLE_SECONDS) -> None:
+    """Untimed, uncounted: wait (bounded) until the server answers a cheap call.
+
+    After a workload that overloaded a server, its backlog would otherwise
+    spill into the next workload's set-up.
+    """
+    saved, api.stats = api.stats, Stats()
+    end = time.monotonic() + limit
+    try:
+        while time.monotonic() < end:
+            if api.post("experiments/search", {"max_results": 1}) is not None:
+                return
+            time.sleep(1.0)
+    finally:
+        api.stats = saved
+
+
 def _finish(result: WorkloadResult, stats: Stats) -> WorkloadResult:
     result.requests = stats.requests
     result.http_errors = stats.http_errors
     result.transport_errors = stats.transport_errors
     result.check_failures = stats.check_failures
+    result.cut_off = stats.cut_off
     result.error_samples = list(stats.error_samples)
     return result
 
 
 def run_workload(api: Api, name: str, repeat: int, deadline: float) -> WorkloadResult:
     """Prepare once, then ``repeat`` x (setup, timed, verify); setup/verify untimed."""
+    settle(api)
     workload = WORKLOADS[name]()
     result = WorkloadResult(name)
     stats = api.stats = Stats()
+    api.deadline = deadline
     try:
         workload.prepare(api)
     except Exception as exc:  # a malformed answer must not abort the whole run
         stats.check(False, f"prepare: {type(exc).__name__}: {exc}")
         result.note = "prepare failed"
+        api.deadline = None
         return _finish(result, stats)
     for rep in range(repeat):
         if time.monotonic() > deadline:
-            result.note = f"time limit hit after {rep} repeats"
+            result.note = f"time limit reached after {rep} repeats"
             break
         before = stats.errors + stats.check_failures
         try:
@@ -97,6 +120,9 @@ def run_workload(api: Api, name: str, repeat: int, deadline: float) -> WorkloadR
         except Exception as exc:  # counted; the next repeat still runs
             stats.check(False, f"repeat {rep}: {type(exc).__name__}: {exc}")
             continue
+        if time.monotonic() > deadline:
+            stats.check(False, f"repeat {rep}: time limit reached (requests were cut off)")
         result.samples.append(elapsed)
         result.clean.append(stats.errors + stats.check_failures == before)
+    api.deadline = None
     return _finish(result, stats)

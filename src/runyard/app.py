@@ -14,8 +14,12 @@ from starlette.types import ASGIApp
 
 from runyard import __version__
 from runyard.api.call import Call, Route
+from runyard.api.device_page import device_page
 from runyard.api.router import ApiRouter
 from runyard.api.routes import routes
+from runyard.auth import auth_enabled
+from runyard.auth.bootstrap import bootstrap_first_admin, server_url
+from runyard.auth.gate import AccessGate
 from runyard.config import Settings
 from runyard.services import Services, build_services
 from runyard.store.sql.engine import Database
@@ -29,6 +33,7 @@ class RunyardApp:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        auth_on = auth_enabled(settings)  # refuses an insecure configuration before anything starts
         self.db = Database(
             settings.backend_store_uri,
             pool_size=settings.db_pool_size,
@@ -37,12 +42,13 @@ class RunyardApp:
         ensure_schema(self.db)
         self.services: Services = build_services(settings, self.db)
         self.services.workspaces.ensure_default()
+        if auth_on:
+            bootstrap_first_admin(self.services.access, server_url(settings.host, settings.port))
+        self.gate = AccessGate(self.services, auth_on)
         self._asgi: ASGIApp = ApiRouter(routes(), self._resolve_call, self._starlette())
 
     async def _resolve_call(self, request: Request, workspace: str | None, route: Route) -> Call:
-        name = workspace or request.headers.get("x-mlflow-workspace") or None
-        ws = self.services.workspaces.resolve(name)
-        return Call(services=self.services, workspace=ws, request=request)
+        return await self.gate.resolve(request, workspace, route)
 
     def _starlette(self) -> Starlette:
         async def health(_request: Request) -> PlainTextResponse:
@@ -59,7 +65,12 @@ class RunyardApp:
 
         @contextlib.asynccontextmanager
         async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-            log.info("Runyard %s serving %s", __version__, _redact(self.settings.backend_store_uri))
+            log.info(
+                "Runyard %s serving %s (authentication %s)",
+                __version__,
+                _redact(self.settings.backend_store_uri),
+                "on" if self.gate.enabled else "off",
+            )
             yield
             self.close()
 
@@ -67,6 +78,7 @@ class RunyardApp:
             routes=[
                 StarletteRoute("/health", health, methods=["GET", "HEAD"]),
                 StarletteRoute("/version", version, methods=["GET"]),
+                StarletteRoute("/device", device_page, methods=["GET"]),
             ],
             exception_handlers={404: not_found},
             lifespan=lifespan,

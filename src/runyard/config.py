@@ -86,6 +86,30 @@ SETTINGS: tuple[Setting, ...] = (
         30000,
         "PostgreSQL statement timeout for each query, in milliseconds (0 disables).",
     ),
+    Setting(
+        "auth",
+        str,
+        "auto",
+        "Authentication: on, off, or auto (on unless the host is a loopback address).",
+    ),
+    Setting(
+        "insecure",
+        bool,
+        False,
+        "Allow authentication off on a host other machines can reach (otherwise refused).",
+    ),
+    Setting(
+        "access_token_ttl_s",
+        int,
+        3600,
+        "Lifetime in seconds of access tokens minted for service principals and device sign-ins.",
+    ),
+    Setting(
+        "token_rate_limit",
+        int,
+        30,
+        "Token-endpoint attempts allowed per minute for each client id and each address.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -109,6 +133,10 @@ class Settings:
     log_level: str = "info"
     db_pool_size: int = 16
     statement_timeout_ms: int = 30000
+    auth: str = "auto"
+    insecure: bool = False
+    access_token_ttl_s: int = 3600
+    token_rate_limit: int = 30
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:

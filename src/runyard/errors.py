@@ -61,6 +61,27 @@ class Unauthenticated(RunyardError):
     http_status = 401
 
 
+class RateLimited(RunyardError):
+    error_code = "REQUEST_LIMIT_EXCEEDED"
+    http_status = 429
+
+
+# Device-code sign-in states (RFC 8628), in MLflow's error shape.
+class AuthorizationPending(RunyardError):
+    error_code = "AUTHORIZATION_PENDING"
+    http_status = 400
+
+
+class ExpiredToken(RunyardError):
+    error_code = "EXPIRED_TOKEN"
+    http_status = 400
+
+
+class AccessDenied(RunyardError):
+    error_code = "ACCESS_DENIED"
+    http_status = 400
+
+
 class EndpointNotFound(RunyardError):
     error_code = "ENDPOINT_NOT_FOUND"
     http_status = 404
@@ -77,15 +98,19 @@ class InternalError(RunyardError):
 
 
 __all__ = [
+    "AccessDenied",
     "AlreadyExists",
+    "AuthorizationPending",
     "BadRequest",
     "EndpointNotFound",
+    "ExpiredToken",
     "InternalError",
     "InvalidParameter",
     "InvalidState",
     "MalformedRequest",
     "NotFound",
     "PermissionDenied",
+    "RateLimited",
     "RunyardError",
     "Unauthenticated",
     "Unavailable",

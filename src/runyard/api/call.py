@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from starlette.requests import Request
 
-from runyard.entities import Workspace
+from runyard.entities import Principal, Workspace
 
 if TYPE_CHECKING:
     from runyard.services import Services
@@ -20,6 +20,7 @@ class Access(enum.Enum):
     """What a route needs from the caller, declared next to the route itself."""
 
     PUBLIC = "public"  # health, server-info: no credential needed
+    AUTHENTICATED = "authenticated"  # any signed-in caller, whatever the workspace
     READ = "read"  # reader role in the workspace
     WRITE = "write"  # contributor role in the workspace
     MANAGE = "manage"  # owner of the workspace
@@ -39,6 +40,9 @@ class Route:
     # Some MLflow GET endpoints are also called with a JSON body; decode the body then.
     body_on_get: bool = False
     summary: str = ""
+    # The path parameter naming the workspace the route acts on, when that is not the
+    # /w/<workspace> prefix or header (e.g. GET /3.0/mlflow/workspaces/{name}).
+    workspace_param: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class Call:
     workspace: Workspace
     request: Request
     user: str | None = None
+    # Who is calling (None on public routes with authentication on).
+    principal: Principal | None = None
 
     @property
     def workspace_id(self) -> int:

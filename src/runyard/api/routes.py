@@ -7,13 +7,15 @@ access layer reads it from here, so a route cannot exist without its check.
 
 from __future__ import annotations
 
-from runyard.api import artifacts, experiments, openapi, server, workspaces
+from runyard.api import access as acc
+from runyard.api import artifacts, experiments, oauth, openapi, server, workspaces
 from runyard.api import logged_models as lm
 from runyard.api import metrics as met
 from runyard.api import model_versions as mv
 from runyard.api import registered_models as rm
 from runyard.api import runs as rn
 from runyard.api.call import Access, Route
+from runyard.api.wire import access as acc_w
 from runyard.api.wire import artifacts as art_w
 from runyard.api.wire import experiments as exp_w
 from runyard.api.wire import logged_models as lm_w
@@ -22,9 +24,11 @@ from runyard.api.wire import runs as run_w
 from runyard.api.wire import workspaces as ws_w
 
 R, W, M, A, P = Access.READ, Access.WRITE, Access.MANAGE, Access.ADMIN, Access.PUBLIC
+U = Access.AUTHENTICATED
 _T = "/2.0/mlflow"
 _MA = "/2.0/mlflow-artifacts"
 _RM, _MV = f"{_T}/registered-models", f"{_T}/model-versions"
+_RY = "/2.0/runyard"
 
 
 def routes() -> list[Route]:
@@ -33,9 +37,10 @@ def routes() -> list[Route]:
         Route("GET", "/3.0/mlflow/server-info", server.server_info, None, P, summary="Server capabilities"),
         Route("GET", "/openapi.json", openapi.document, None, P, summary="This OpenAPI document"),
         # -- workspaces ------------------------------------------------------------------
-        Route("GET", "/3.0/mlflow/workspaces", workspaces.list_, None, R),
+        # Listing shows each caller the workspaces they belong to (admins: all).
+        Route("GET", "/3.0/mlflow/workspaces", workspaces.list_, None, U),
         Route("POST", "/3.0/mlflow/workspaces", workspaces.create, ws_w.CreateWorkspace, A),
-        Route("GET", "/3.0/mlflow/workspaces/{name}", workspaces.get, None, R),
+        Route("GET", "/3.0/mlflow/workspaces/{name}", workspaces.get, None, R, workspace_param="name"),
         Route("PATCH", "/3.0/mlflow/workspaces/{name}", workspaces.update, ws_w.UpdateWorkspace, A),
         Route("DELETE", "/3.0/mlflow/workspaces/{name}", workspaces.delete, None, A),
         # -- experiments -----------------------------------------------------------------
@@ -132,6 +137,35 @@ def routes() -> list[Route]:
         # Part uploads carry no credentials (the client PUTs to a "presigned" URL): the
         # unguessable upload id from mpu/create is what authorises them.
         Route("PUT", f"{_MA}/mpu/upload/{{path:path}}", artifacts.mpu_upload, None, P, raw=True),
+        # -- access control (runyard) ----------------------------------------------------
+        # The token endpoints are public (rate limited); approving a device sign-in needs
+        # any signed-in user. Members, service principals and the audit log belong to the
+        # workspace of the call (/w/<workspace>/ prefix or X-MLFLOW-WORKSPACE header).
+        Route(
+            "POST",
+            f"{_RY}/oauth/token",
+            oauth.token,
+            None,
+            P,
+            raw=True,
+            summary="Exchange a grant for a token",
+        ),
+        Route("POST", f"{_RY}/oauth/device/code", oauth.device_code, acc_w.DeviceCodeRequest, P),
+        Route("POST", f"{_RY}/oauth/device/approve", oauth.approve, acc_w.DeviceDecision, U),
+        Route("POST", f"{_RY}/oauth/device/deny", oauth.deny, acc_w.DeviceDecision, U),
+        Route("GET", f"{_RY}/me", acc.me, None, U),
+        Route("POST", f"{_RY}/users", acc.create_user, acc_w.CreateUser, A),
+        Route("GET", f"{_RY}/users", acc.list_users, None, A),
+        Route("POST", f"{_RY}/members", acc.grant, acc_w.GrantRole, M),
+        Route("DELETE", f"{_RY}/members", acc.revoke, acc_w.RevokeRole, M),
+        Route("GET", f"{_RY}/members", acc.list_members, None, M),
+        Route("POST", f"{_RY}/service-principals", acc.create_sp, acc_w.CreateServicePrincipal, M),
+        Route("GET", f"{_RY}/service-principals", acc.list_sps, None, M),
+        Route("DELETE", f"{_RY}/service-principals", acc.delete_sp, acc_w.DeleteServicePrincipal, M),
+        Route("POST", f"{_RY}/tokens", acc.create_token, acc_w.CreateToken, U),
+        Route("GET", f"{_RY}/tokens", acc.list_tokens, acc_w.ListTokens, U),
+        Route("POST", f"{_RY}/tokens/revoke", acc.revoke_token, acc_w.RevokeToken, U),
+        Route("GET", f"{_RY}/audit", acc.audit, acc_w.ListAudit, M),
     ]
 
 

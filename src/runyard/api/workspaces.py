@@ -15,7 +15,8 @@ def to_wire(ws: Workspace) -> w.Workspace:
 
 
 def list_(call: Call, _req: None) -> w.ListWorkspacesResponse:
-    return w.ListWorkspacesResponse(workspaces=[to_wire(ws) for ws in call.services.workspaces.list()])
+    visible = call.services.access.visible_workspaces(call.principal, call.services.workspaces.list())
+    return w.ListWorkspacesResponse(workspaces=[to_wire(ws) for ws in visible])
 
 
 def create(call: Call, req: w.CreateWorkspace) -> Response:

@@ -5,8 +5,15 @@ from __future__ import annotations
 import click
 
 from runyard import __version__
+from runyard.cli.audit import audit
 from runyard.cli.db import db
+from runyard.cli.login import login, logout, whoami
+from runyard.cli.roles import role
 from runyard.cli.server import server
+from runyard.cli.service_principals import service_principal
+from runyard.cli.tokens import token
+from runyard.cli.users import user
+from runyard.cli.workspace import workspace
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -21,5 +28,7 @@ def main() -> None:
 
 main.add_command(server)
 main.add_command(db)
+for _command in (login, logout, whoami, workspace, user, role, service_principal, token, audit):
+    main.add_command(_command)
 
 __all__ = ["main"]

@@ -23,6 +23,10 @@ from runyard.config import SETTINGS, Settings
     "log_level",
     "db_pool_size",
     "statement_timeout_ms",
+    "auth",
+    "insecure",
+    "access_token_ttl_s",
+    "token_rate_limit",
 )
 def server(**flags: object) -> None:
     """Start the Runyard server.
@@ -34,6 +38,7 @@ def server(**flags: object) -> None:
     import uvicorn
 
     settings = Settings.load(flags)
+    _check_auth(settings)
     level = settings.log_level.upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.workers > 1:
@@ -60,6 +65,17 @@ def server(**flags: object) -> None:
         access_log=settings.log_level.lower() == "debug",
         timeout_graceful_shutdown=10,
     )
+
+
+def _check_auth(settings: Settings) -> None:
+    """Refuse an insecure configuration with a plain message instead of a traceback."""
+    from runyard.auth import auth_enabled
+    from runyard.errors import RunyardError
+
+    try:
+        auth_enabled(settings)
+    except RunyardError as exc:
+        raise click.ClickException(exc.message) from None
 
 
 def _prepare(settings: Settings) -> None:

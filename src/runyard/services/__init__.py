@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runyard.config import Settings
+from runyard.services.access import AccessService
 from runyard.services.artifacts import ArtifactService
+from runyard.services.audit import AuditService
 from runyard.services.experiments import ExperimentService
 from runyard.services.logged_models import LoggedModelService
 from runyard.services.model_versions import ModelVersionService
+from runyard.services.oauth import OAuthService
 from runyard.services.registry import RegistryService
 from runyard.services.runs import RunService
 from runyard.services.workspaces import WorkspaceService
@@ -26,6 +29,9 @@ class Services:
     model_versions: ModelVersionService
     logged_models: LoggedModelService
     runs: RunService
+    access: AccessService
+    oauth: OAuthService
+    audit: AuditService
 
 
 def build_services(settings: Settings, db: Database) -> Services:
@@ -40,6 +46,9 @@ def build_services(settings: Settings, db: Database) -> Services:
         model_versions=ModelVersionService(db),
         logged_models=LoggedModelService(db),
         runs=RunService(db),
+        access=AccessService(db),
+        oauth=OAuthService(db, settings.access_token_ttl_s, settings.token_rate_limit),
+        audit=AuditService(db),
     )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from runyard.entities import DEFAULT_EXPERIMENT_ID, Experiment, Workspace
 from runyard.errors import AlreadyExists, InvalidParameter, NotFound
+from runyard.services import audit
 from runyard.services import validation as v
 from runyard.services.clock import now_ms
 from runyard.services.paging import Page, lifecycle_stages, view_type
@@ -102,10 +103,15 @@ class ExperimentService:
         if stage == "deleted" and exp.lifecycle_stage == "deleted":
             raise InvalidParameter(f"Experiment {exp.experiment_id} is already deleted.")
         now = now_ms()
+        actor = audit.current_actor.get()
 
         def tx(conn) -> None:
             sql.update_fields(conn, ws.id, exp.experiment_id, lifecycle_stage=stage, last_update_time=now)
             sql.set_runs_lifecycle(conn, ws.id, exp.experiment_id, stage, now)
+            if stage == "deleted":
+                audit.record(
+                    conn, ws.id, "experiment.delete", f"{exp.name} (id {exp.experiment_id})", actor=actor
+                )
 
         self._db.write(tx)
 

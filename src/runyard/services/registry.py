@@ -15,6 +15,7 @@ from runyard.entities import Workspace
 from runyard.errors import AlreadyExists, InvalidParameter, NotFound
 from runyard.search import SearchEntity, parse_order_by, parse_registered_model_filter
 from runyard.search.page_token import decode_page_token, encode_page_token, query_fingerprint
+from runyard.services import audit
 from runyard.services import validation as v
 from runyard.services.clock import now_ms
 from runyard.services.paging import Page
@@ -250,7 +251,15 @@ class RegistryService:
 
     def delete(self, ws: Workspace, name: str | None) -> None:
         name = model_name(name)
-        if not self._db.write(lambda conn: sql.delete_model(conn, ws.id, name)):
+        actor = audit.current_actor.get()
+
+        def tx(conn) -> bool:
+            deleted = sql.delete_model(conn, ws.id, name)
+            if deleted:
+                audit.record(conn, ws.id, "registered_model.delete", name, actor=actor)
+            return deleted
+
+        if not self._db.write(tx):
             raise model_not_found(name)
 
     def set_tag(self, ws: Workspace, name: str | None, key: str | None, value: str | None) -> None:

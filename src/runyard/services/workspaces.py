@@ -10,7 +10,10 @@ from sqlalchemy.exc import IntegrityError
 
 from runyard.entities import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, DEFAULT_WORKSPACE, Workspace
 from runyard.errors import AlreadyExists, InvalidParameter, InvalidState, NotFound
+from runyard.services import audit
 from runyard.services.clock import now_ms
+from runyard.store.sql import access as access_sql
+from runyard.store.sql import audit as audit_sql
 from runyard.store.sql import experiments as exp_sql
 from runyard.store.sql import workspaces as ws_sql
 from runyard.store.sql.engine import Database
@@ -104,6 +107,7 @@ class WorkspaceService:
         if name == DEFAULT_WORKSPACE:
             raise InvalidState("The default workspace cannot be deleted.")
         ws = self.resolve(name)
+        actor = audit.current_actor.get()
 
         def tx(conn) -> None:
             from sqlalchemy import select
@@ -121,6 +125,10 @@ class WorkspaceService:
             if has_runs or has_exps:
                 raise InvalidState(f"Workspace '{name}' still holds experiments or runs; delete them first.")
             conn.execute(experiments.delete().where(experiments.c.workspace_id == ws.id))
+            # Nothing may keep granting access to a later workspace that reuses the id.
+            access_sql.forget_workspace(conn, ws.id)
+            audit_sql.forget_workspace(conn, ws.id)
+            audit.record(conn, None, "workspace.delete", name, actor=actor)
             ws_sql.delete_workspace(conn, ws.id)
 
         self._db.write(tx)

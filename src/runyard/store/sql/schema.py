@@ -329,4 +329,84 @@ multipart_uploads = Table(
     Column("creation_time", BigInteger, nullable=False),
 )
 
+# -- access control ----------------------------------------------------------------------
+# A principal is a user or a service principal; admins are global. Service principals are
+# named "<workspace>/<name>" so two workspaces may each have their own "ci-trainer".
+principals = Table(
+    "principals",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(NAME), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("is_admin", Boolean, nullable=False, server_default="0"),
+    Column("creation_time", BigInteger, nullable=False),
+)
+
+workspace_members = Table(
+    "workspace_members",
+    metadata,
+    Column("workspace_id", BigId, nullable=False),
+    Column("principal_id", BigInteger, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    PrimaryKeyConstraint("workspace_id", "principal_id"),
+    Index("ix_workspace_members_principal", "principal_id"),
+)
+
+service_principals = Table(
+    "service_principals",
+    metadata,
+    Column("principal_id", BigInteger, primary_key=True),
+    Column("workspace_id", BigId, nullable=False),
+    Column("name", String(NAME), nullable=False),
+    Column("client_id", String(64), nullable=False, unique=True),
+    Column("secret_hash", String(256), nullable=False),  # argon2id
+    Column("created_by", String(NAME), nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    UniqueConstraint("workspace_id", "name"),
+)
+
+# Personal access tokens and minted access tokens. Only a SHA-256 of the secret is kept;
+# the token id (in clear in the token string) finds the row.
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("principal_id", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),  # pat | device | service
+    Column("name", String(NAME), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("revoked_time", BigInteger, nullable=True),
+    Index("ix_tokens_principal", "principal_id"),
+)
+
+# Pending device-code sign-ins (RFC 8628). The device code is a secret: kept hashed.
+device_codes = Table(
+    "device_codes",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("user_code", String(16), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),  # pending | approved | denied | used
+    Column("principal_id", BigInteger, nullable=True),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+)
+
+# Who changed access, created tokens, deleted experiments or models. workspace_id is NULL
+# for global events (users, tokens, sign-ins).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("workspace_id", BigId, nullable=True),
+    Column("time", BigInteger, nullable=False),
+    Column("actor", String(NAME), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(512), nullable=False),
+    Column("details", Text, nullable=True),
+    Index("ix_audit_log_workspace", "workspace_id", "id"),
+)
+
 __all__ = ["metadata"]
