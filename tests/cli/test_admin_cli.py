@@ -86,6 +86,17 @@ def test_workspace_user_and_roles(cli, unique):
     assert cli("role", "list", "-w", ws).output.strip() == f"No members in {ws}."
 
 
+def test_user_add_prints_a_first_token_that_works(cli, srv, unique):
+    out = cli("user", "add", f"newbie-{unique}").stdout
+    first_token = out.strip().splitlines()[-1]
+    response = me(srv, first_token)
+    assert response.status_code == 200, response.text
+    assert response.json()["principal"]["name"] == f"newbie-{unique}"
+
+    out = cli("token", "create", "--name", "ci", "--user", f"newbie-{unique}").stdout
+    assert me(srv, out.strip().splitlines()[-1]).json()["principal"]["name"] == f"newbie-{unique}"
+
+
 def test_role_names_are_checked_before_calling_the_server(cli):
     result = cli("role", "grant", "ana", "superuser", "--workspace", "default", ok=False)
     assert result.exit_code == 2

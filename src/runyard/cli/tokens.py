@@ -26,13 +26,15 @@ def token() -> None:
     show_default=True,
     help="Days until the token stops working.",
 )
+@click.option("--user", "for_user", default=None, help="Create it for another user (needs an admin).")
 @api_command
-def create(api: RunyardAPI, name: str, expires_in_days: int) -> None:
+def create(api: RunyardAPI, name: str, expires_in_days: int, for_user: str | None) -> None:
     """Create a token and print it (shown only once).
 
-    Use it with the stock mlflow client: MLFLOW_TRACKING_TOKEN=<token>.
+    Use it with the stock mlflow client: MLFLOW_TRACKING_TOKEN=<token>. An admin can give a
+    new user their first credential with --user NAME.
     """
-    out = api.create_token(name, expires_in_days)
+    out = api.create_token(name, expires_in_days, principal=for_user)
     info = out.get("token", {})
     click.echo(
         f"Created token {info.get('id')} ({name}), expires {when('expires_at')(info) or 'never'}.", err=True

@@ -20,11 +20,25 @@ def user() -> None:
 @user.command("add")
 @click.argument("name")
 @click.option("--admin", is_flag=True, help="Make the user a global admin.")
+@click.option(
+    "--first-token-days",
+    type=click.IntRange(min=1),
+    default=7,
+    show_default=True,
+    help="Lifetime of the first token printed for the user.",
+)
 @api_command
-def add(api: RunyardAPI, name: str, admin: bool) -> None:
-    """Add user NAME. They sign in with `runyard login`; give them roles with `runyard role grant`."""
+def add(api: RunyardAPI, name: str, admin: bool, first_token_days: int) -> None:
+    """Add user NAME and print a first token for them (shown once).
+
+    They use it once with `runyard login --token ...` (or MLFLOW_TRACKING_TOKEN), then sign in
+    with `runyard login` from then on. Give them roles with `runyard role grant`.
+    """
     api.add_user(name, admin)
-    click.echo(f"Added user {name}{' (admin)' if admin else ''}.")
+    click.echo(f"Added user {name}{' (admin)' if admin else ''}.", err=True)
+    out = api.create_token(f"first-token-{name}", first_token_days, principal=name)
+    click.echo(f"First token for {name} (valid {first_token_days} days; hand it over privately):", err=True)
+    click.echo(out["secret"])
 
 
 @user.command("list")

@@ -141,10 +141,15 @@ class RunyardAPI:
 
     # -- personal access tokens ------------------------------------------------------------
 
-    def create_token(self, name: str, expires_in_days: int | None = None) -> dict[str, Any]:
+    def create_token(
+        self, name: str, expires_in_days: int | None = None, principal: str | None = None
+    ) -> dict[str, Any]:
+        """A personal access token for yourself, or (admins) for ``principal``."""
         body: dict[str, Any] = {"name": name}
         if expires_in_days is not None:
             body["expires_in_days"] = expires_in_days
+        if principal is not None:
+            body["principal"] = principal
         return self.request("POST", f"{_R}/tokens", json=body)
 
     def list_tokens(self, all_: bool = False) -> list[dict[str, Any]]:

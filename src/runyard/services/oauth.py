@@ -1,8 +1,9 @@
 """The token endpoint's rules: client credentials (service principals) and device sign-in.
 
 Both mint short-lived access tokens (``access_token_ttl_s``). Secret guessing is slowed by
-the rate limiter: every client-credentials attempt counts against its client id, failed
-attempts also count against the caller's address, and so do unknown device codes.
+the rate limiter: failed client-credentials attempts count against the client id and the
+caller's address, and so do unknown device codes. Successful exchanges are not counted, so
+hundreds of Spark executors sharing one service principal can all start at once.
 """
 
 from __future__ import annotations
@@ -81,11 +82,12 @@ class OAuthService:
         client_id = _field(client_id, "client_id")
         client_secret = _field(client_secret, "client_secret")
         self.limiter.check(f"addr:{address}")
-        self.limiter.hit(f"client:{client_id}")
+        self.limiter.check(f"client:{client_id}")
         with self._db.read() as conn:
             client = sql.client_by_id(conn, client_id)
         if not passwords.verify_password(client.secret_hash if client else None, client_secret):
             self.limiter.hit(f"addr:{address}")
+            self.limiter.hit(f"client:{client_id}")
             raise Unauthenticated("Invalid client_id or client_secret.")
         assert client is not None
         return self._mint(client.principal.id, "service", "client credentials")
