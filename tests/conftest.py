@@ -66,6 +66,12 @@ def tracking_uri(server: RunyardServer, monkeypatch: pytest.MonkeyPatch) -> str:
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
     monkeypatch.delenv("MLFLOW_TRACKING_TOKEN", raising=False)
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
+    # Each test starts like a fresh script: no workspace and no active experiment left over
+    # from another test (the fluent API keeps both in process state).
+    mlflow.set_workspace(None)
+    mlflow.tracking.fluent._active_experiment_id = None
     mlflow.set_tracking_uri(server.url)
     mlflow.set_registry_uri(server.url)
     yield server.url

@@ -12,7 +12,7 @@ from runyard.errors import AlreadyExists, InvalidParameter, NotFound
 from runyard.services import audit
 from runyard.services import validation as v
 from runyard.services.clock import now_ms
-from runyard.services.paging import Page, lifecycle_stages, view_type
+from runyard.services.paging import Page, lifecycle_stages, offset_page, view_type
 from runyard.services.workspaces import WorkspaceService
 from runyard.store.sql import experiments as sql
 from runyard.store.sql import workspaces as ws_sql
@@ -141,13 +141,11 @@ class ExperimentService:
         max_results: int | None,
         page_token: str | None,
     ) -> Page[Experiment]:
-        from runyard.search.page_token import decode_page_token, encode_page_token
-
         limit = v.max_results(max_results, 1000, v.MAX_RESULTS_SEARCH_EXPERIMENTS)
         stages = lifecycle_stages(view_type(view))
-        fingerprint = f"exp|{filter_string}|{order_by}|{stages}"
-        offset = decode_page_token(page_token, fingerprint) if page_token else 0
-        with self._db.read() as conn:
-            items = sql.search(conn, ws.id, stages, filter_string, order_by, offset, limit + 1)
-        token = encode_page_token(offset + limit, fingerprint) if len(items) > limit else None
-        return Page(items[:limit], token)
+
+        def fetch(offset: int, n: int) -> list[Experiment]:
+            with self._db.read() as conn:
+                return sql.search(conn, ws.id, stages, filter_string, order_by, offset, n)
+
+        return offset_page(page_token, f"exp|{filter_string}|{order_by}|{stages}", limit, fetch)

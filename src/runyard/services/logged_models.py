@@ -15,15 +15,13 @@ from urllib.parse import urlsplit, urlunsplit
 from runyard.entities import Workspace
 from runyard.errors import InvalidParameter, NotFound
 from runyard.search import (
-    decode_page_token,
-    encode_page_token,
     parse_logged_model_filter,
     parse_logged_model_order_by,
     query_fingerprint,
 )
 from runyard.services import validation as v
 from runyard.services.clock import now_ms
-from runyard.services.paging import Page
+from runyard.services.paging import Page, offset_page
 from runyard.store.sql import experiments as exp_sql
 from runyard.store.sql import logged_models as sql
 from runyard.store.sql.engine import Database
@@ -200,12 +198,13 @@ class LoggedModelService:
         clauses = parse_logged_model_filter(filter_string)
         orders = parse_logged_model_order_by(order_by)
         fingerprint = query_fingerprint("logged_models", sorted(eids), filter_string, refs, list(order_by))
-        offset = decode_page_token(page_token, fingerprint)
-        with self._db.read() as conn:
-            ids = sql.search_ids(conn, ws.id, eids, clauses, orders, refs, offset, limit + 1)
-            items = sql.load_many(conn, ws.id, ids[:limit])
-        token = encode_page_token(offset + limit, fingerprint) if len(ids) > limit else None
-        return Page(items, token)
+
+        def fetch(offset: int, n: int) -> list[LoggedModel]:
+            with self._db.read() as conn:
+                ids = sql.search_ids(conn, ws.id, eids, clauses, orders, refs, offset, n)
+                return sql.load_many(conn, ws.id, ids)
+
+        return offset_page(page_token, fingerprint, limit, fetch)
 
     # -- changes -----------------------------------------------------------------------
     def create(

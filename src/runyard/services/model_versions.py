@@ -17,10 +17,10 @@ from sqlalchemy import Connection
 from runyard.entities import Workspace
 from runyard.errors import InvalidParameter
 from runyard.search import SearchEntity, parse_model_version_filter, parse_order_by
-from runyard.search.page_token import decode_page_token, encode_page_token, query_fingerprint
+from runyard.search.page_token import query_fingerprint
 from runyard.services import validation as v
 from runyard.services.clock import now_ms
-from runyard.services.paging import Page
+from runyard.services.paging import Page, offset_page
 from runyard.services.registry import (
     ACTIVE_STAGES,
     PROMPT_TAG,
@@ -153,11 +153,12 @@ class ModelVersionService:
         parsed_filter = parse_model_version_filter(text(filter_string, "filter"))
         orders = parse_order_by(SearchEntity.MODEL_VERSIONS, order_by)
         fingerprint = query_fingerprint("model_versions", filter_string or "", list(order_by))
-        offset = decode_page_token(page_token, fingerprint)
-        with self._db.read() as conn:
-            found = mv_sql.search_versions(conn, ws.id, parsed_filter, orders, offset, limit + 1)
-        token = encode_page_token(offset + limit, fingerprint) if len(found) > limit else None
-        return Page(found[:limit], token)
+
+        def fetch(offset: int, n: int) -> list[ModelVersion]:
+            with self._db.read() as conn:
+                return mv_sql.search_versions(conn, ws.id, parsed_filter, orders, offset, n)
+
+        return offset_page(page_token, fingerprint, limit, fetch)
 
     # -- changes -----------------------------------------------------------------------------
     def create(

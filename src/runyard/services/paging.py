@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from runyard.errors import InvalidParameter
+from runyard.search.page_token import decode_page_token, encode_page_token
 
 T = TypeVar("T")
 
@@ -17,6 +19,17 @@ _VIEW_TYPES = {"ACTIVE_ONLY": ACTIVE_ONLY, "DELETED_ONLY": DELETED_ONLY, "ALL": 
 class Page(Generic[T]):
     items: list[T] = field(default_factory=list)
     next_page_token: str | None = None
+
+
+def offset_page(
+    page_token: str | None, fingerprint: str, limit: int, fetch: Callable[[int, int], list[T]]
+) -> Page[T]:
+    """One page by offset: ``fetch(offset, n)`` returns up to n items; asking for one more
+    than the page holds tells whether a next page exists without a COUNT query."""
+    offset = decode_page_token(page_token, fingerprint)
+    found = fetch(offset, limit + 1)
+    token = encode_page_token(offset + limit, fingerprint) if len(found) > limit else None
+    return Page(found[:limit], token)
 
 
 def view_type(value: str | int | None) -> int:

@@ -14,11 +14,11 @@ from sqlalchemy.exc import IntegrityError
 from runyard.entities import Workspace
 from runyard.errors import AlreadyExists, InvalidParameter, NotFound
 from runyard.search import SearchEntity, parse_order_by, parse_registered_model_filter
-from runyard.search.page_token import decode_page_token, encode_page_token, query_fingerprint
+from runyard.search.page_token import query_fingerprint
 from runyard.services import audit
 from runyard.services import validation as v
 from runyard.services.clock import now_ms
-from runyard.services.paging import Page
+from runyard.services.paging import Page, offset_page
 from runyard.store.sql import registry as sql
 from runyard.store.sql.engine import Database
 from runyard.store.sql.registry import ModelVersion, RegisteredModel
@@ -170,12 +170,13 @@ class RegistryService:
         parsed_filter = parse_registered_model_filter(text(filter_string, "filter"))
         orders = parse_order_by(SearchEntity.REGISTERED_MODELS, order_by)
         fingerprint = query_fingerprint("registered_models", filter_string or "", list(order_by))
-        offset = decode_page_token(page_token, fingerprint)
-        with self._db.read() as conn:
-            names = sql.search_model_names(conn, ws.id, parsed_filter, orders, offset, limit + 1)
-            models = sql.load_models(conn, ws.id, names[:limit])
-        token = encode_page_token(offset + limit, fingerprint) if len(names) > limit else None
-        return Page(models, token)
+
+        def fetch(offset: int, n: int) -> list[RegisteredModel]:
+            with self._db.read() as conn:
+                names = sql.search_model_names(conn, ws.id, parsed_filter, orders, offset, n)
+                return sql.load_models(conn, ws.id, names)
+
+        return offset_page(page_token, fingerprint, limit, fetch)
 
     def version_by_alias(self, ws: Workspace, name: str | None, alias: str | None) -> ModelVersion:
         name = model_name(name)

@@ -23,7 +23,7 @@ from runyard.search import (
 )
 from runyard.services import validation as v
 from runyard.services.clock import now_ms
-from runyard.services.paging import Page, lifecycle_stages, view_type
+from runyard.services.paging import Page, lifecycle_stages, offset_page, view_type
 from runyard.services.run_logging import (
     RUN_NAME_TAG,
     USER_TAG,
@@ -314,14 +314,18 @@ class RunService:
             fingerprint = query_fingerprint(
                 "runs", ws.id, sorted(set(eids)), filter_string or "", list(order_by), stages
             )
-            offset = decode_page_token(page_token, fingerprint)
         except SearchSyntaxError as exc:
             raise _search_error(exc) from None
         stmt = select_run_ids(ws.id, eids, stages, clauses, orders)
-        with self._db.read() as conn:
-            runs = sql.page(conn, ws.id, stmt, offset, limit + 1)
-        token = encode_page_token(offset + limit, fingerprint) if len(runs) > limit else None
-        return Page(runs[:limit], token)
+
+        def fetch(offset: int, n: int) -> list[Run]:
+            with self._db.read() as conn:
+                return sql.page(conn, ws.id, stmt, offset, n)
+
+        try:
+            return offset_page(page_token, fingerprint, limit, fetch)
+        except SearchSyntaxError as exc:
+            raise _search_error(exc) from None
 
     # -- metric history --------------------------------------------------------------------
     def metric_history(
