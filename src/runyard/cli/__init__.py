@@ -6,6 +6,7 @@ import click
 
 from runyard import __version__
 from runyard.cli.audit import audit
+from runyard.cli.batch import batch
 from runyard.cli.db import db
 from runyard.cli.login import login, logout, whoami
 from runyard.cli.roles import role
@@ -28,6 +29,7 @@ def main() -> None:
 
 main.add_command(server)
 main.add_command(db)
+main.add_command(batch)
 for _command in (login, logout, whoami, workspace, user, role, service_principal, token, audit):
     main.add_command(_command)
 
