@@ -10,42 +10,22 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.support.pg import PostgresUnavailable, create_database, drop_database
+from tests.support.pg import backend_url
 from tests.support.server import RunyardServer
 
 # A 5xx must fail a test at once, not after the client's minutes of retries and backoff.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
 
-PG_ADMIN_URL = os.environ.get("RUNYARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def _backend_url(kind: str, tmp: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp / 'runyard.db'}"
-        return
-    name = f"runyard_test_{uuid.uuid4().hex[:10]}"
-    try:
-        url = create_database(PG_ADMIN_URL, name)
-    except PostgresUnavailable as exc:
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is required in CI but unavailable: {exc}")
-        pytest.skip(f"PostgreSQL unavailable at {PG_ADMIN_URL}: {exc}")
-    try:
-        yield url
-    finally:
-        drop_database(PG_ADMIN_URL, name)
-
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh, empty metadata database URL, once per backend for the whole session."""
-    yield from _backend_url(request.param, tmp_path_factory.mktemp(f"db-{request.param}"))
+    with backend_url(request.param, tmp_path_factory.mktemp(f"db-{request.param}")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

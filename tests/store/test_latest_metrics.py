@@ -7,11 +7,11 @@ NaN counts as 0); an equal (step, timestamp, value) keeps the stored row.
 from __future__ import annotations
 
 import math
-import os
 import random
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 
 import pytest
 from sqlalchemy import select
@@ -20,33 +20,24 @@ from runyard.store.sql import metrics as metrics_sql
 from runyard.store.sql.engine import Database
 from runyard.store.sql.schema import latest_metrics, metadata
 from runyard.store.sql.schema import metrics as history
-from tests.support.pg import PostgresUnavailable, create_database, drop_database
+from tests.support.pg import postgres_database
 
-PG_ADMIN_URL = os.environ.get("RUNYARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 WS = 1
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    if request.param == "sqlite":
-        url, name = f"sqlite:///{tmp_path_factory.mktemp('latest') / 'db.sqlite'}", None
-    else:
-        name = f"runyard_latest_{uuid.uuid4().hex[:10]}"
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('latest') / 'db.sqlite'}"
+        else:
+            url = stack.enter_context(postgres_database("runyard_latest"))
+        database = Database(url)
+        metadata.create_all(database.engine)
         try:
-            url = create_database(PG_ADMIN_URL, name)
-        except PostgresUnavailable as exc:
-            if IN_CI:
-                pytest.fail(f"PostgreSQL is required in CI but unavailable: {exc}")
-            pytest.skip(f"PostgreSQL unavailable at {PG_ADMIN_URL}: {exc}")
-    database = Database(url)
-    metadata.create_all(database.engine)
-    try:
-        yield database
-    finally:
-        database.close()
-        if name:
-            drop_database(PG_ADMIN_URL, name)
+            yield database
+        finally:
+            database.close()
 
 
 def log(db: Database, run_id: str, points: list[tuple[str, float, int, int]]) -> None:

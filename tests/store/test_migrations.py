@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -13,8 +11,7 @@ from runyard.cli import main
 from runyard.store.sql import migrate
 from runyard.store.sql.engine import Database
 from runyard.store.sql.schema import metadata
-from tests.conftest import IN_CI, PG_ADMIN_URL
-from tests.support.pg import PostgresUnavailable, create_database, drop_database
+from tests.support.pg import postgres_database
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -24,17 +21,10 @@ def empty_db(request, tmp_path):
         yield db
         db.close()
         return
-    name = f"runyard_mig_{uuid.uuid4().hex[:8]}"
-    try:
-        url = create_database(PG_ADMIN_URL, name)
-    except PostgresUnavailable as exc:
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is required in CI but unavailable: {exc}")
-        pytest.skip(f"PostgreSQL unavailable: {exc}")
-    db = Database(url)
-    yield db
-    db.close()
-    drop_database(PG_ADMIN_URL, name)
+    with postgres_database("runyard_mig") as url:
+        db = Database(url)
+        yield db
+        db.close()
 
 
 def test_migrations_match_the_schema(empty_db):

@@ -5,8 +5,6 @@ Each test reads as: given these rows, this filter / order_by returns these ids i
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,10 +34,8 @@ from runyard.store.sql.search import (
     select_registered_model_names,
     select_run_ids,
 )
-from tests.support.pg import PostgresUnavailable, create_database, drop_database
+from tests.support.pg import postgres_database
 
-PG_ADMIN_URL = os.environ.get("RUNYARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 WS, OTHER_WS = 1, 2
 NAN = float("nan")
 
@@ -50,17 +46,8 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
         eng = create_engine("sqlite://")
         yield from _loaded(eng)
         return
-    name = f"runyard_search_{uuid.uuid4().hex[:10]}"
-    try:
-        url = create_database(PG_ADMIN_URL, name)
-    except PostgresUnavailable as exc:
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is required in CI but unavailable: {exc}")
-        pytest.skip(f"PostgreSQL unavailable at {PG_ADMIN_URL}: {exc}")
-    try:
+    with postgres_database("runyard_search") as url:
         yield from _loaded(create_engine(normalize_url(url)))
-    finally:
-        drop_database(PG_ADMIN_URL, name)
 
 
 def _loaded(eng: Engine) -> Iterator[Engine]:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from tests.conftest import _backend_url
+from tests.support.pg import backend_url
 from tests.support.server import RunyardServer
 
 _TOKEN = re.compile(r"ryd_pat_[0-9a-f]{16}_[A-Za-z0-9_-]+")
@@ -20,15 +18,8 @@ def printed_tokens(log: str) -> list[str]:
     return _TOKEN.findall(log)
 
 
-@contextmanager
-def fresh_backend(kind: str, tmp: Path) -> Iterator[str]:
-    """An empty SQLite or PostgreSQL database of its own (skips when PostgreSQL is absent)."""
-    gen = _backend_url(kind, tmp)
-    url = next(gen)
-    try:
-        yield url
-    finally:
-        gen.close()
+# A fresh SQLite or PostgreSQL database of its own (skips when PostgreSQL is absent).
+fresh_backend = backend_url
 
 
 class Api:

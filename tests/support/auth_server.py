@@ -6,43 +6,19 @@ as a person would.
 
 from __future__ import annotations
 
-import os
 import re
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 import requests
 
-from tests.support.pg import PostgresUnavailable, create_database, drop_database
+from tests.support.pg import backend_url
 from tests.support.server import RunyardServer
 
-PG_ADMIN_URL = os.environ.get("RUNYARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PAT = re.compile(r"ryd_pat_[0-9a-f]{16}_[A-Za-z0-9_\-]+")
 R = "/api/2.0/runyard"
-
-
-@contextmanager
-def backend_url(kind: str, tmp: Path) -> Iterator[str]:
-    """A fresh metadata database of ``kind`` ("sqlite" or "postgres"); skips without PostgreSQL."""
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp / 'runyard.db'}"
-        return
-    name = f"runyard_test_{uuid.uuid4().hex[:10]}"
-    try:
-        url = create_database(PG_ADMIN_URL, name)
-    except PostgresUnavailable as exc:
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is required in CI but unavailable: {exc}")
-        pytest.skip(f"PostgreSQL unavailable at {PG_ADMIN_URL}: {exc}")
-    try:
-        yield url
-    finally:
-        drop_database(PG_ADMIN_URL, name)
 
 
 class AuthServer(RunyardServer):
