@@ -54,6 +54,8 @@ def job(spark_server: AuthServer, tmp_path_factory: pytest.TempPathFactory) -> I
     with pytest.MonkeyPatch.context() as mp:
         for name, value in job.env.items():
             mp.setenv(name, value)
+        # pyspark starts Python workers with $PYSPARK_PYTHON (default: python3 on the PATH).
+        mp.setenv("PYSPARK_PYTHON", sys.executable)
         mp.setenv("RUNYARD_HOME", str(tmp_path_factory.mktemp("home")))  # no cached login to fall back on
         for name in ("MLFLOW_TRACKING_TOKEN", "RUNYARD_TOKEN", "MLFLOW_TRACKING_USERNAME"):
             mp.delenv(name, raising=False)
@@ -80,7 +82,6 @@ def spark(job: Job) -> Iterator[SparkSession]:
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.pyspark.python", sys.executable)
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
     )

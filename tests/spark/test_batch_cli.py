@@ -41,7 +41,8 @@ def champion(job):
     name = f"batch-{uuid.uuid4().hex[:6]}"
     mlflow.set_experiment(experiment_name=name)
     with mlflow.start_run():
-        signature = infer_signature(train[FEATURES], model.predict(train[FEATURES]))
+        labels = pd.Series(model.predict(train[FEATURES]), name="prediction")
+        signature = infer_signature(train[FEATURES], labels)
         info = mlflow.sklearn.log_model(model, name="model", registered_model_name=name, signature=signature)
     MlflowClient().set_registered_model_alias(name, "champion", info.registered_model_version)
     return f"models:/{name}@champion", model
@@ -49,8 +50,9 @@ def champion(job):
 
 def write_parquet_parts(pdf: pd.DataFrame, folder, parts: int) -> None:
     folder.mkdir()
-    for i, chunk in enumerate(np.array_split(pdf, parts)):
-        chunk.to_parquet(folder / f"part-{i:02d}.parquet", index=False)
+    size = -(-len(pdf) // parts)
+    for i in range(parts):
+        pdf.iloc[i * size : (i + 1) * size].to_parquet(folder / f"part-{i:02d}.parquet", index=False)
 
 
 def score(*args: str):
@@ -60,6 +62,7 @@ def score(*args: str):
 
 def assert_matches_model(out: pd.DataFrame, source: pd.DataFrame, model, sample: int = 2_000) -> None:
     assert len(out) == len(source)
+    assert out["prediction"].dtype == np.int64
     assert sorted(out.columns) == sorted([*source.columns, "prediction"])
     picked = out.sample(n=min(sample, len(out)), random_state=0).sort_values("id")
     expected = model.predict(source.set_index("id").loc[picked["id"], FEATURES])
@@ -78,6 +81,7 @@ def test_a_million_parquet_rows_match_the_models_own_predict(spark, champion, tm
     assert result.exit_code == 0, result.output
     assert f"Wrote {LARGE_ROWS:,} rows" in result.output
     assert "rows/s" in result.output
+    assert "scoring: 100%" in result.output  # the progress bar over the Spark tasks finished
     assert elapsed < 180, f"{LARGE_ROWS:,} rows took {elapsed:.0f} s"
     assert_matches_model(pd.read_parquet(tmp_path / "preds"), source, model)
 

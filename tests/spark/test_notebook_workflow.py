@@ -10,6 +10,7 @@ import mlflow
 import mlflow.spark
 import numpy as np
 import pandas as pd
+import pyspark
 import pytest
 from mlflow import MlflowClient
 from mlflow.models import infer_signature
@@ -56,7 +57,12 @@ def log_and_register(training, model, name: str, tmp_path):
         features = training.select("x1", "x2").limit(20).toPandas()
         signature = infer_signature(features, model.transform(training.limit(20)).toPandas()["prediction"])
         info = mlflow.spark.log_model(
-            model, artifact_path="model", registered_model_name=name, signature=signature
+            model,
+            artifact_path="model",
+            registered_model_name=name,
+            signature=signature,
+            # Listed, because inferring them boots a second Spark in a subprocess (~20 s per model).
+            pip_requirements=[f"pyspark=={pyspark.__version__}"],
         )
     return run, model, info
 
@@ -88,7 +94,7 @@ def test_spark_udf_by_version_and_alias(job, spark, training, fitted, tmp_path):
     _, model, _ = log_and_register(training, fitted[0.0], name, tmp_path)
     MlflowClient().set_registered_model_alias(name, "champion", "2")
 
-    data = training.select("x1", "x2")
+    data = training.select("x1", "x2").coalesce(1)  # one Python worker boots one JVM to load the model
     expected = [r.prediction for r in model.transform(data).select("prediction").collect()]
     for uri in (f"models:/{name}/2", f"models:/{name}@champion"):
         udf = mlflow.pyfunc.spark_udf(spark, uri, env_manager="local")

@@ -58,3 +58,14 @@ def test_db_current_and_upgrade_commands(tmp_path):
     assert "Schema upgraded" in out.output
     out = runner.invoke(main, ["db", "current", "--backend-store-uri", url])
     assert "up to date" in out.output
+
+
+def test_server_refuses_a_stale_schema_with_a_clear_message(tmp_path):
+    url = f"sqlite:///{tmp_path / 'stale.db'}"
+    db = Database(url)
+    migrate.upgrade(db, "0001")
+    db.close()
+    out = CliRunner().invoke(main, ["server", "--backend-store-uri", url, "--port", "0"])
+    assert out.exit_code == 1
+    assert "runyard db upgrade" in out.output
+    assert "Traceback" not in out.output

@@ -66,28 +66,30 @@ def _model_info(model_uri: str):  # -> mlflow.models.model.ModelInfo
     try:
         return get_model_info(model_uri)
     except MlflowException as exc:
-        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+        # MLflow answers an unknown alias with INVALID_PARAMETER_VALUE "... alias x not found."
+        unknown_alias = exc.error_code == "INVALID_PARAMETER_VALUE" and "alias" in exc.message
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST" or (unknown_alias and "not found" in exc.message):
             raise BatchError(f"model {model_uri!r} does not exist: {exc.message}") from None
         raise BatchError(f"cannot load model {model_uri!r}: {exc.message}") from None
 
 
-def _read(spark: SparkSession, path: str, fmt: str, typed_by_model: bool) -> DataFrame:
+def _read(spark: SparkSession, path: str, fmt: str) -> DataFrame:
+    from py4j.protocol import Py4JJavaError
     from pyspark.errors import AnalysisException
 
-    local = _local_path(path)
-    if local is not None and not local.exists():
-        raise BatchError(f"input {path!r} does not exist")
     try:
         if fmt == "parquet":
             return spark.read.parquet(path)
-        # With a signature the model's columns are cast to its types: no full pass to infer them.
-        return spark.read.option("header", True).option("inferSchema", not typed_by_model).csv(path)
-    except AnalysisException as exc:
+        # Inferred so that the other columns keep their types in the output; the model's own are
+        # cast to its signature afterwards.
+        return spark.read.option("header", True).option("inferSchema", True).csv(path)
+    except (AnalysisException, Py4JJavaError) as exc:  # e.g. a corrupt Parquet footer
         raise BatchError(f"cannot read input {path!r} as {fmt}: {_first_line(exc)}") from None
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
+    java = getattr(exc, "java_exception", None)  # Py4JJavaError's own text is "An error occurred..."
+    text = str(java.toString() if java is not None else exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 
@@ -151,13 +153,15 @@ def score(
 
     if output_format not in FORMATS:
         raise BatchError(f"unknown output format {output_format!r}; use csv or parquet")
+    local_in = _local_path(input_path)
+    if local_in is not None and not local_in.exists():
+        raise BatchError(f"input {input_path!r} does not exist")
     fmt = input_format or detect_format(input_path)
     if fmt not in FORMATS:
         raise BatchError(f"unknown input format {fmt!r}; use csv or parquet")
     info = _model_info(model_uri)
     input_schema = info.signature.inputs if info.signature else None
-    named = input_schema is not None and input_schema.has_input_names()
-    df, columns = _conform(_read(spark, input_path, fmt, named), input_schema, model_uri, fmt)
+    df, columns = _conform(_read(spark, input_path, fmt), input_schema, model_uri, fmt)
     if result_column in df.columns:
         raise BatchError(f"input already has a column {result_column!r}; choose another with --result-column")
     local_out = _local_path(output_path)

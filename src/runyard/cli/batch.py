@@ -89,10 +89,11 @@ def spark_session(master: str):  # -> pyspark.sql.SparkSession
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    builder = SparkSession.builder.master(master).appName("runyard batch score")
     if master.startswith("local") and not os.environ.get("PYSPARK_PYTHON"):
-        # Local workers must run this interpreter, the one that has mlflow and the model's libraries.
-        builder = builder.config("spark.pyspark.python", sys.executable)
+        # Local workers must run this interpreter, the one that has mlflow and the model's libraries
+        # (pyspark reads the variable itself; spark.pyspark.python only works through spark-submit).
+        os.environ["PYSPARK_PYTHON"] = sys.executable
+    builder = SparkSession.builder.master(master).appName("runyard batch score")
     builder = builder.config("spark.sql.execution.arrow.pyspark.enabled", "true").config(
         "spark.ui.showConsoleProgress", "false"
     )

@@ -41,16 +41,24 @@ def server(**flags: object) -> None:
     _check_auth(settings)
     level = settings.log_level.upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if settings.workers > 1:
-        # Worker processes rebuild Settings from the environment: hand them ours.
-        for s in SETTINGS:
-            os.environ[s.env] = str(getattr(settings, s.name))
-        target: object = "runyard.app:create_app"
-        _prepare(settings)
-    else:
-        from runyard.app import create_app
+    # Alembic narrates every plugin it loads at INFO; our own log line says what matters.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    from runyard.errors import RunyardError
 
-        target = create_app(settings)
+    try:
+        if settings.workers > 1:
+            # Worker processes rebuild Settings from the environment: hand them ours.
+            for s in SETTINGS:
+                os.environ[s.env] = str(getattr(settings, s.name))
+            target: object = "runyard.app:create_app"
+            _prepare(settings)
+        else:
+            from runyard.app import create_app
+
+            target = create_app(settings)
+    except RunyardError as exc:
+        # A stale schema and the like: say what to do, without a traceback.
+        raise click.ClickException(exc.message) from None
     click.echo(
         f"Runyard listening on http://{settings.host}:{settings.port}  "
         f"(store {settings.backend_store_uri.split('@')[-1]}, artifacts {settings.artifacts_destination})"

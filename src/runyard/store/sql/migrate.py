@@ -5,6 +5,7 @@ Migrations live in ``migrations/versions`` as numbered files (0001_initial, ...)
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -16,6 +17,7 @@ from runyard.errors import RunyardError
 from runyard.store.sql.engine import Database
 
 _HERE = Path(__file__).parent / "migrations"
+log = logging.getLogger("runyard.store")
 
 
 class SchemaOutOfDate(RunyardError):
@@ -55,6 +57,7 @@ def ensure_schema(db: Database) -> None:
     if current == head:
         return
     if current is None:
+        log.info("Empty database: creating the schema (revision %s)", head)
         upgrade(db)
         return
     raise SchemaOutOfDate(
