@@ -135,7 +135,7 @@ def test_unreadable_input_is_a_clear_error(spark, champion, tmp_path):
 
 
 def test_schema_mismatch_names_the_missing_columns(spark, champion, tmp_path):
-    uri, _ = champion
+    uri, model = champion
     source = frame(100, seed=5).drop(columns=["f1", "f3"])
     write_parquet_parts(source, tmp_path / "data", parts=1)
     result = score("--model", uri, "--input", str(tmp_path / "data"), "--output", str(tmp_path / "out"))
@@ -148,6 +148,13 @@ def test_schema_mismatch_names_the_missing_columns(spark, champion, tmp_path):
     assert result.exit_code == 1
     assert "f2 (model expects double, input has string)" in result.output
     assert not (tmp_path / "out").exists()
+
+    # Integers where the model wants doubles widen without loss, so they are accepted.
+    integers = frame(100, seed=5).assign(f0=lambda d: (d.f0 * 10).round().astype(np.int64))
+    write_parquet_parts(integers, tmp_path / "integers", parts=1)
+    result = score("--model", uri, "--input", str(tmp_path / "integers"), "--output", str(tmp_path / "ok"))
+    assert result.exit_code == 0, result.output
+    assert_matches_model(pd.read_parquet(tmp_path / "ok"), integers, model)
 
 
 def test_existing_output_needs_overwrite(spark, champion, tmp_path):

@@ -98,7 +98,7 @@ def _conform(df: DataFrame, input_schema, model_uri: str, fmt: str) -> tuple[Dat
 
     Raises BatchError naming every missing column or column of an unusable type.
     """
-    from pyspark.sql.types import NumericType, StringType
+    from pyspark.sql.types import FractionalType, IntegralType, LongType, NumericType, StringType
 
     if input_schema is None or not input_schema.has_input_names():
         return df, list(df.columns)
@@ -118,7 +118,12 @@ def _conform(df: DataFrame, input_schema, model_uri: str, fmt: str) -> tuple[Dat
         if have is None or want is None or type(have) is type(want):
             continue
         from_csv_text = fmt == "csv" and isinstance(have, StringType)
-        if from_csv_text or (isinstance(want, NumericType) and isinstance(have, NumericType)):
+        # Only widening casts: a double column fed to an integer input would be silently truncated.
+        widening = isinstance(have, NumericType) and (
+            isinstance(want, FractionalType)
+            or (isinstance(want, LongType) and isinstance(have, IntegralType))
+        )
+        if from_csv_text or widening:
             casts[spec.name] = want
         else:
             bad.append(f"{spec.name} (model expects {want.simpleString()}, input has {have.simpleString()})")
