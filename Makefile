@@ -23,6 +23,8 @@ serve: install-server
 test: install-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	# The compatibility suite again, against an auth-on server, the stock client using MLFLOW_TRACKING_TOKEN.
+	RUNYARD_TEST_AUTH=on $(BIN)/python -m pytest tests/compat -k "not access and not plugin and not fuzz and not durability" $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks

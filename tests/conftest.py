@@ -13,12 +13,39 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.auth import AuthServer
 from tests.support.pg import backend_url
 from tests.support.server import RunyardServer
 
 # A 5xx must fail a test at once, not after the client's minutes of retries and backoff.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
+
+
+# RUNYARD_TEST_AUTH=on runs the same suite against an auth-on server, with the stock client
+# authenticating through MLFLOW_TRACKING_TOKEN and raw HTTP calls carrying the same token.
+AUTH_ON = os.environ.get("RUNYARD_TEST_AUTH", "").lower() in {"1", "on", "true"}
+
+
+@pytest.fixture(scope="session", autouse=AUTH_ON)
+def _raw_requests_carry_the_token() -> Iterator[None]:
+    if not AUTH_ON:
+        yield
+        return
+    import requests
+
+    original = requests.Session.request
+
+    def with_token(self, method, url, *args, **kwargs):  # noqa: ANN001, ANN202
+        headers = kwargs.pop("headers", None) or {}
+        token = os.environ.get("RUNYARD_TEST_ADMIN_TOKEN")
+        if token and "Authorization" not in headers and "authorization" not in headers:
+            headers = {**headers, "Authorization": f"Bearer {token}"}
+        return original(self, method, url, *args, headers=headers, **kwargs)
+
+    requests.Session.request = with_token  # type: ignore[method-assign]
+    yield
+    requests.Session.request = original  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
@@ -31,8 +58,13 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 @pytest.fixture(scope="session")
 def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunyardServer]:
     """A real ``runyard server`` process, shared by the tests of one backend."""
-    srv = RunyardServer(backend, tmp_path_factory.mktemp("artifacts"))
+    if AUTH_ON:
+        srv: RunyardServer = AuthServer(backend, tmp_path_factory.mktemp("artifacts"))
+    else:
+        srv = RunyardServer(backend, tmp_path_factory.mktemp("artifacts"))
     srv.start()
+    if AUTH_ON:
+        os.environ["RUNYARD_TEST_ADMIN_TOKEN"] = srv.admin.token  # type: ignore[attr-defined]
     try:
         yield srv
     finally:
@@ -45,7 +77,11 @@ def tracking_uri(server: RunyardServer, monkeypatch: pytest.MonkeyPatch) -> str:
     import mlflow
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
-    monkeypatch.delenv("MLFLOW_TRACKING_TOKEN", raising=False)
+    if AUTH_ON:
+        # The stock client re-reads this on every request: no plugin involved.
+        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", server.admin.token)  # type: ignore[attr-defined]
+    else:
+        monkeypatch.delenv("MLFLOW_TRACKING_TOKEN", raising=False)
     monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
     monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
     # Each test starts like a fresh script: no workspace and no active experiment left over

@@ -169,10 +169,10 @@ def test_path_traversal_is_refused(server, unique, raw_path):
     path = raw_path.format(u=unique)
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
     try:  # http.client sends the path as written; requests would normalise the dots away
-        conn.request("PUT", f"{MA}/artifacts/{path}", body=b"evil")
+        conn.request("PUT", f"{MA}/artifacts/{path}", body=b"evil", headers=_auth_headers())
         resp = conn.getresponse()
         status, body = resp.status, json.loads(resp.read())
-        conn.request("GET", f"{MA}/artifacts?path={path}")
+        conn.request("GET", f"{MA}/artifacts?path={path}", headers=_auth_headers())
         list_status = conn.getresponse()
         list_status.read()
     finally:
@@ -403,3 +403,9 @@ def test_odd_paths_are_client_errors_not_server_errors(server, private_run):
         for path in ("99999999999999999999999/x.txt", f"{'n' * 300}/x.txt", "0/models/" + "m" * 300 + "/x"):
             r = requests.get(f"{server.url}{prefix}{MA}/artifacts/{path}", timeout=10)
             assert 400 <= r.status_code < 500, (prefix, path, r.text)
+
+
+def _auth_headers() -> dict[str, str]:
+    """The admin's token when the suite runs against an auth-on server (RUNYARD_TEST_AUTH=on)."""
+    token = os.environ.get("RUNYARD_TEST_ADMIN_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token else {}

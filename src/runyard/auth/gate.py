@@ -37,9 +37,14 @@ class AccessGate:
         name = name or DEFAULT_WORKSPACE
         access = route.access
         if access is Access.PUBLIC:
-            # Public routes never touch a workspace's data; answering them the same way for
-            # every name keeps them from revealing which workspaces exist.
-            return Call(services=services, workspace=_outside(name), request=request)
+            # Public routes answer the same way for every name, so they reveal nothing about
+            # which workspaces exist. The one that reads data (multipart part uploads) is
+            # guarded by its unguessable upload id, and needs the real workspace to find it.
+            try:
+                ws_public = services.workspaces.resolve(name)
+            except NotFound:
+                ws_public = _outside(name)
+            return Call(services=services, workspace=ws_public, request=request)
         ws: Workspace | None
         try:
             ws = services.workspaces.resolve(name) if access is not Access.AUTHENTICATED else None
