@@ -409,4 +409,38 @@ audit_log = Table(
     Index("ix_audit_log_workspace", "workspace_id", "id"),
 )
 
+# -- batch jobs ---------------------------------------------------------------------------
+# Spark scoring jobs submitted through the API. model_uri is kept as given; model_name and
+# model_version are what it resolved to at submit time, so a later alias move does not change
+# what a queued job scores. runner/heartbeat_time let a server tell a job whose runner died
+# (stale heartbeat) from one another replica is still running.
+batch_jobs = Table(
+    "batch_jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("workspace_id", BigId, nullable=False),
+    Column("model_uri", Text, nullable=False),
+    Column("model_name", String(NAME), nullable=False),
+    Column("model_version", Integer, nullable=False),
+    Column("input_path", Text, nullable=False),
+    Column("input_format", String(16), nullable=False),
+    Column("output_path", Text, nullable=False),
+    Column("output_format", String(16), nullable=False),
+    Column("result_column", String(KEY), nullable=False),
+    Column("master", String(NAME), nullable=False),
+    Column("status", String(16), nullable=False),  # queued | running | succeeded | failed | cancelled
+    Column("message", Text, nullable=True),
+    Column("row_count", BigInteger, nullable=True),
+    Column("tasks_total", BigInteger, nullable=True),
+    Column("tasks_done", BigInteger, nullable=True),
+    Column("created_by", String(NAME), nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("start_time", BigInteger, nullable=True),
+    Column("end_time", BigInteger, nullable=True),
+    Column("runner", String(128), nullable=True),
+    Column("heartbeat_time", BigInteger, nullable=True),
+    Index("ix_batch_jobs_workspace", "workspace_id", "creation_time", "id"),
+    Index("ix_batch_jobs_status", "status", "creation_time"),
+)
+
 __all__ = ["metadata"]
