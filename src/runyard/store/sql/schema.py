@@ -443,4 +443,48 @@ batch_jobs = Table(
     Index("ix_batch_jobs_status", "status", "creation_time"),
 )
 
+# Online endpoints (issue 5). Traffic and mirror shares are small JSON maps of deployment
+# name → percent, read and written whole with the endpoint. Endpoint keys are secrets:
+# only a SHA-256 and the last four characters (to tell keys apart) are kept.
+endpoints = Table(
+    "endpoints",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("workspace_id", BigId, nullable=False),
+    Column("name", String(63), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("traffic", Text, nullable=False),
+    Column("mirror", Text, nullable=False),
+    Column("primary_key_hash", String(64), nullable=False),
+    Column("primary_key_hint", String(8), nullable=False),
+    Column("secondary_key_hash", String(64), nullable=False),
+    Column("secondary_key_hint", String(8), nullable=False),
+    Column("keys_update_time", BigInteger, nullable=False),
+    Column("created_by", String(NAME), nullable=True),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_update_time", BigInteger, nullable=False),
+    UniqueConstraint("workspace_id", "name"),
+)
+
+# One model version (resolved from models:/name/N or models:/name@alias at create/update
+# time) running behind an endpoint.
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("workspace_id", BigId, nullable=False),
+    Column("endpoint_id", BigInteger, nullable=False),
+    Column("name", String(63), nullable=False),
+    Column("model_uri", String(512), nullable=False),
+    Column("model_name", String(NAME), nullable=False),
+    Column("model_version", BigInteger, nullable=False),
+    Column("env_manager", String(16), nullable=False),
+    Column("environment", Text, nullable=False),
+    Column("created_by", String(NAME), nullable=True),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_update_time", BigInteger, nullable=False),
+    UniqueConstraint("endpoint_id", "name"),
+    Index("ix_deployments_workspace", "workspace_id", "endpoint_id"),
+)
+
 __all__ = ["metadata"]
