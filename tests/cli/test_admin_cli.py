@@ -305,3 +305,67 @@ def test_login_with_a_given_token(srv, home):
     wrong = CliRunner().invoke(main, ["login", "--server", srv.url, "--token", "ryd_pat_0123456789abcdef_x"])
     assert wrong.exit_code == 1
     assert "Not signed in" in wrong.output
+
+
+def test_promote_demote_and_delete_a_user(cli, srv, unique):
+    name = f"lead-{unique}"
+    token = cli("user", "add", name).stdout.strip().splitlines()[-1]
+    assert me(srv, token).json()["principal"]["is_admin"] is False
+
+    assert f"{name} is now an admin." in cli("user", "promote", name).output
+    assert me(srv, token).json()["principal"]["is_admin"] is True
+    # Now an admin, they can list users; demoted, they cannot.
+    assert cli("user", "list", token=token).exit_code == 0
+    cli("user", "demote", name)
+    denied = cli("user", "list", token=token, ok=False)
+    assert denied.exit_code != 0
+    assert "PERMISSION_DENIED" in denied.output or "permission" in denied.output.lower()
+
+    cli("user", "delete", name, "--yes")
+    assert me(srv, token).status_code == 401  # their tokens died with them
+    assert name not in cli("user", "list").output
+    events = cli("audit", "--max-results", "1000").output
+    assert "user.promote" in events and "user.demote" in events and "user.delete" in events
+
+
+def test_the_last_admin_cannot_be_demoted_or_deleted(cli, srv):
+    # Demote every other admin first, so the bootstrap admin is the last one.
+    users = {u["name"]: u for u in srv.ok("GET", "/2.0/runyard/users")["users"]}
+    others = [n for n, u in users.items() if u["is_admin"] and n != "admin"]
+    for name in others:
+        cli("user", "demote", name)
+    for args in (("user", "demote", "admin"), ("user", "delete", "admin", "--yes")):
+        result = cli(*args, ok=False)
+        assert result.exit_code != 0
+        assert "last admin" in result.output
+    assert me(srv, srv.admin_token).json()["principal"]["is_admin"] is True
+    for name in others:
+        cli("user", "promote", name)
+
+
+def test_a_service_principal_cannot_be_deleted_as_a_user(cli, srv, unique):
+    ws = srv.workspace(f"sp-{unique}")
+    srv.service_principal(ws, "bot", "reader")
+    result = cli("user", "delete", f"{ws}/bot", "--yes", ok=False)
+    assert result.exit_code != 0
+    assert "runyard sp delete" in result.output
+
+
+def test_recover_admin_from_the_console(srv, home, unique):
+    """Every admin token lost: the operator recovers access on the server machine."""
+    name = f"rescuer-{unique}"
+    env = {"RUNYARD_BACKEND_STORE_URI": srv.backend_url}
+    result = CliRunner().invoke(main, ["user", "recover", name], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    token = result.stdout.strip().splitlines()[-1]
+    principal = me(srv, token).json()["principal"]
+    assert (principal["name"], principal["is_admin"]) == (name, True)
+    events = srv.ok("GET", "/2.0/runyard/audit", workspace="default", params={"max_results": 1000})
+    assert any(
+        e["actor"] == "runyard (console)" and e["action"] == "user.create" and e["target"] == name
+        for e in events["entries"]
+    )
+
+    bad = CliRunner().invoke(main, ["user", "recover", "Not A Name"], env=env)
+    assert bad.exit_code != 0
+    assert "Invalid user name" in bad.output

@@ -7,6 +7,7 @@ from runyard.api.call import Call
 from runyard.api.wire import access as w
 from runyard.api.wire.base import Empty
 from runyard.entities import ANONYMOUS
+from runyard.errors import InvalidParameter
 
 
 def _caller(call: Call) -> e.Principal:
@@ -63,6 +64,18 @@ def create_user(call: Call, req: w.CreateUser) -> w.UserResponse:
 
 def list_users(call: Call, _req: None) -> w.ListUsersResponse:
     return w.ListUsersResponse(users=[principal_to_wire(p) for p in call.services.access.list_principals()])
+
+
+def update_user(call: Call, req: w.UpdateUser) -> w.UserResponse:
+    if req.admin is None:
+        raise InvalidParameter("Nothing to change: set 'admin' to true or false.")
+    user = call.services.users.set_admin(_caller(call), req.name, req.admin)
+    return w.UserResponse(user=principal_to_wire(user))
+
+
+def delete_user(call: Call, req: w.DeleteUser) -> Empty:
+    call.services.users.delete_user(_caller(call), req.name)
+    return Empty()
 
 
 # -- members of the call's workspace ------------------------------------------------------

@@ -156,6 +156,8 @@ def routes() -> list[Route]:
         Route("GET", f"{_RY}/me", acc.me, None, U),
         Route("POST", f"{_RY}/users", acc.create_user, acc_w.CreateUser, A),
         Route("GET", f"{_RY}/users", acc.list_users, None, A),
+        Route("PATCH", f"{_RY}/users", acc.update_user, acc_w.UpdateUser, A, summary="Promote or demote"),
+        Route("DELETE", f"{_RY}/users", acc.delete_user, acc_w.DeleteUser, A),
         Route("POST", f"{_RY}/members", acc.grant, acc_w.GrantRole, M),
         Route("DELETE", f"{_RY}/members", acc.revoke, acc_w.RevokeRole, M),
         Route("GET", f"{_RY}/members", acc.list_members, None, M),

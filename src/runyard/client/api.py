@@ -114,6 +114,12 @@ class RunyardAPI:
     def list_users(self) -> list[dict[str, Any]]:
         return self.request("GET", f"{_R}/users").get("users", [])
 
+    def set_admin(self, name: str, admin: bool) -> dict[str, Any]:
+        return self.request("PATCH", f"{_R}/users", json={"name": name, "admin": admin}).get("user", {})
+
+    def delete_user(self, name: str) -> dict[str, Any]:
+        return self.request("DELETE", f"{_R}/users", json={"name": name})
+
     # -- roles in a workspace ------------------------------------------------------------
 
     def grant(self, workspace: str, principal: str, role: str) -> dict[str, Any]:

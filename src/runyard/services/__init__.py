@@ -14,6 +14,7 @@ from runyard.services.model_versions import ModelVersionService
 from runyard.services.oauth import OAuthService
 from runyard.services.registry import RegistryService
 from runyard.services.runs import RunService
+from runyard.services.users import UserService
 from runyard.services.workspaces import WorkspaceService
 from runyard.store.sql.engine import Database
 
@@ -32,10 +33,12 @@ class Services:
     access: AccessService
     oauth: OAuthService
     audit: AuditService
+    users: UserService
 
 
 def build_services(settings: Settings, db: Database) -> Services:
     workspaces = WorkspaceService(db, settings.default_artifact_root)
+    access = AccessService(db)
     return Services(
         settings=settings,
         db=db,
@@ -46,9 +49,10 @@ def build_services(settings: Settings, db: Database) -> Services:
         model_versions=ModelVersionService(db),
         logged_models=LoggedModelService(db),
         runs=RunService(db),
-        access=AccessService(db),
+        access=access,
         oauth=OAuthService(db, settings.access_token_ttl_s, settings.token_rate_limit),
         audit=AuditService(db),
+        users=UserService(db, access.changed),
     )
 
 

@@ -51,6 +51,10 @@ def _valid_name(name: str | None, pattern: re.Pattern[str], what: str) -> str:
     return name
 
 
+def valid_user_name(name: str | None) -> str:
+    return _valid_name(name, _USER_NAME, "user")
+
+
 def _signed_in(principal: Principal, what: str) -> None:
     if principal.id <= 0:
         raise InvalidState(
@@ -66,6 +70,10 @@ class AccessService:
 
     def _changed(self) -> None:
         self.generation += 1
+
+    def changed(self) -> None:
+        """Something outside this service changed who may do what (see UserService)."""
+        self._changed()
 
     # -- what a request's check needs ------------------------------------------------------
     def credential(self, token_id: str, workspace_id: int | None) -> sql.CredentialRow | None:
@@ -314,4 +322,4 @@ class AccessService:
         return (name, minted.token) if name else None
 
 
-__all__ = ["AccessService", "valid_role"]
+__all__ = ["AccessService", "valid_role", "valid_user_name"]

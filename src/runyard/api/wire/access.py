@@ -33,6 +33,15 @@ class CreateUser(Message):
     admin: bool = False
 
 
+class UpdateUser(Message):
+    name: str | None = None
+    admin: bool | None = None
+
+
+class DeleteUser(Message):
+    name: str | None = None
+
+
 class UserResponse(Message):
     user: Principal
 

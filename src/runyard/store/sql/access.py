@@ -56,6 +56,16 @@ def delete_principal(conn: Connection, principal_id: int) -> None:
     conn.execute(delete(principals).where(_p.id == principal_id))
 
 
+def count_admins(conn: Connection) -> int:
+    return conn.execute(
+        select(func.count()).select_from(principals).where(_p.is_admin.is_(True))
+    ).scalar_one()
+
+
+def set_admin(conn: Connection, principal_id: int, is_admin: bool) -> None:
+    conn.execute(update(principals).where(_p.id == principal_id).values(is_admin=is_admin))
+
+
 # -- members ------------------------------------------------------------------------------
 def role_of(conn: Connection, workspace_id: int, principal_id: int) -> str | None:
     return conn.execute(
