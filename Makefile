@@ -25,6 +25,8 @@ test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	# The compatibility suite again, against an auth-on server, the stock client using MLFLOW_TRACKING_TOKEN.
 	RUNYARD_TEST_AUTH=on $(BIN)/python -m pytest tests/compat -k "not access and not plugin and not fuzz and not durability" $(PYTEST_ARGS)
+	# ...and once more with the runyard plugin (MLFLOW_TRACKING_AUTH=runyard) and a service principal.
+	RUNYARD_TEST_AUTH=sp $(BIN)/python -m pytest tests/compat -k "not access and not plugin and not fuzz and not durability" $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks

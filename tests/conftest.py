@@ -24,7 +24,12 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
 
 # RUNYARD_TEST_AUTH=on runs the same suite against an auth-on server, with the stock client
 # authenticating through MLFLOW_TRACKING_TOKEN and raw HTTP calls carrying the same token.
-AUTH_ON = os.environ.get("RUNYARD_TEST_AUTH", "").lower() in {"1", "on", "true"}
+# RUNYARD_TEST_AUTH=sp does the same with the Runyard plugin (MLFLOW_TRACKING_AUTH=runyard) and a
+# service principal's client id and secret, as a Spark job would; that principal is made a
+# global admin because the suite also creates workspaces.
+AUTH_MODE = os.environ.get("RUNYARD_TEST_AUTH", "").lower()
+SP_MODE = AUTH_MODE == "sp"
+AUTH_ON = SP_MODE or AUTH_MODE in {"1", "on", "true"}
 
 
 @pytest.fixture(scope="session", autouse=AUTH_ON)
@@ -39,7 +44,9 @@ def _raw_requests_carry_the_token() -> Iterator[None]:
     def with_token(self, method, url, *args, **kwargs):  # noqa: ANN001, ANN202
         headers = kwargs.pop("headers", None) or {}
         token = os.environ.get("RUNYARD_TEST_ADMIN_TOKEN")
-        if token and "Authorization" not in headers and "authorization" not in headers:
+        # A request that brings its own auth (the Runyard plugin, in SP mode) keeps it.
+        own_auth = kwargs.get("auth") is not None or "Authorization" in headers or "authorization" in headers
+        if token and not own_auth:
             headers = {**headers, "Authorization": f"Bearer {token}"}
         return original(self, method, url, *args, headers=headers, **kwargs)
 
@@ -65,6 +72,13 @@ def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
     srv.start()
     if AUTH_ON:
         os.environ["RUNYARD_TEST_ADMIN_TOKEN"] = srv.admin.token  # type: ignore[attr-defined]
+    if SP_MODE:
+        # No cached `runyard login` may stand in for the service principal.
+        os.environ["RUNYARD_HOME"] = str(tmp_path_factory.mktemp("runyard-home"))
+        admin = srv.admin  # type: ignore[attr-defined]
+        client_id, secret = admin.service_principal("default", "compat-suite", "owner")
+        admin.ok("PATCH", "/2.0/runyard/users", json={"name": "default/compat-suite", "admin": True})
+        srv.sp_credentials = (client_id, secret)  # type: ignore[attr-defined]
     try:
         yield srv
     finally:
@@ -77,7 +91,13 @@ def tracking_uri(server: RunyardServer, monkeypatch: pytest.MonkeyPatch) -> str:
     import mlflow
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
-    if AUTH_ON:
+    if SP_MODE:
+        client_id, secret = server.sp_credentials  # type: ignore[attr-defined]
+        monkeypatch.setenv("MLFLOW_TRACKING_AUTH", "runyard")
+        monkeypatch.setenv("RUNYARD_CLIENT_ID", client_id)
+        monkeypatch.setenv("RUNYARD_CLIENT_SECRET", secret)
+        monkeypatch.delenv("MLFLOW_TRACKING_TOKEN", raising=False)
+    elif AUTH_ON:
         # The stock client re-reads this on every request: no plugin involved.
         monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", server.admin.token)  # type: ignore[attr-defined]
     else:
