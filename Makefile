@@ -14,6 +14,8 @@ install-server: $(BIN)/python
 
 install-test: $(BIN)/python
 	$(BIN)/pip install -q -e ".[test]"
+	# nginx (Debian) is the load balancer of the replica tests; installed only when missing.
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || (apt-get update && apt-get install -y nginx)
 
 ## Start Runyard on 127.0.0.1:5000 with SQLite + a local artifact folder under ~/.runyard
 serve: install-server

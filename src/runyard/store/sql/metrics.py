@@ -110,10 +110,15 @@ def latest_for_runs(conn: Connection, wid: int, run_ids: Sequence[str]) -> list[
 def history(
     conn: Connection, wid: int, run_id: str, key: str, offset: int, limit: int | None
 ) -> list[tuple[str, float, int, int]]:
-    """One page of a metric's history in MLflow's order: timestamp, step, value."""
+    """One page of a metric's history in MLflow's order: timestamp, step, value.
+
+    An identical point logged twice (a client repeating a log-batch whose answer it never got)
+    is returned once, as MLflow stores it once; DISTINCT keeps the write path free of that check.
+    """
     m = metrics.c
     stmt = (
         select(m.key, m.value, m.timestamp, m.step, m.is_nan)
+        .distinct()
         .where(m.workspace_id == wid, m.run_uuid == run_id, m.key == key)
         .order_by(m.timestamp, m.step, m.value, m.is_nan)
         .offset(offset)
@@ -130,8 +135,9 @@ def history_bulk(
     m = metrics.c
     stmt = (
         select(m.run_uuid, m.key, m.value, m.timestamp, m.step, m.is_nan)
+        .distinct()  # identical re-logged points once, as in history()
         .where(m.workspace_id == wid, m.run_uuid.in_(run_ids), m.key == key)
-        .order_by(m.run_uuid, m.timestamp, m.step, m.value)
+        .order_by(m.run_uuid, m.timestamp, m.step, m.value, m.is_nan)
         .limit(limit)
     )
     return [(r, k, _value(v, nan), ts, step) for r, k, v, ts, step, nan in fetch_raw(conn, stmt)]
