@@ -8,11 +8,13 @@ from runyard import __version__
 from runyard.cli.audit import audit
 from runyard.cli.batch import batch
 from runyard.cli.db import db
+from runyard.cli.gc import gc
 from runyard.cli.login import login, logout, whoami
 from runyard.cli.roles import role
 from runyard.cli.server import server
 from runyard.cli.service_principals import service_principal
 from runyard.cli.tokens import token
+from runyard.cli.transfer import export, import_
 from runyard.cli.users import user
 from runyard.cli.workspace import workspace
 
@@ -30,6 +32,9 @@ def main() -> None:
 main.add_command(server)
 main.add_command(db)
 main.add_command(batch)
+main.add_command(gc)
+main.add_command(export)
+main.add_command(import_)
 for _command in (login, logout, whoami, workspace, user, role, service_principal, token, audit):
     main.add_command(_command)
 

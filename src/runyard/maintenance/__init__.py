@@ -1,0 +1,1 @@
+"""Offline administration on a backend store and artifact destination: gc, export, import."""
