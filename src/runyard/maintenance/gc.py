@@ -177,7 +177,8 @@ def delete_artifacts(backend: ArtifactBackend, uri: str | None, owner: str) -> N
         artifact_backend(where).delete(None)
 
 
-def _batches(items: Sequence, size: int = BATCH):  # noqa: ANN202 - a generator of slices
+def _batches(items: Sequence):  # noqa: ANN202 - a generator of slices
+    size = BATCH  # read at call time (tests shrink it)
     for i in range(0, len(items), size):
         yield items[i : i + size]
 

@@ -121,7 +121,8 @@ def _check_ids(db: Database, folder: Path, manifest: dict[str, Any]) -> None:
             kind = "runs" if name == "runs" else "logged models"
             raise AlreadyExists(
                 f"{len(clashes)} {kind} of the export already exist on this server "
-                f"(e.g. {', '.join(clashes[:3])}): it was imported before. Delete them there, or import into another server."
+                f"(e.g. {', '.join(clashes[:3])}): it was imported before. "
+                "Delete them there, or import into another server."
             )
 
 

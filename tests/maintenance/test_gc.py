@@ -1,0 +1,192 @@
+"""``runyard gc`` against a real server's database and artifact folder, on SQLite and
+PostgreSQL: dry-run changes nothing, only what is past retention goes (artifacts included),
+versions keep their runs, and an interrupted gc finishes when run again."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import mlflow
+import pytest
+from click.testing import CliRunner
+from mlflow import MlflowClient
+from mlflow.entities import Dataset, DatasetInput, InputTag
+from mlflow.exceptions import MlflowException
+from sqlalchemy import create_engine, text
+
+from runyard.artifacts.base import artifact_backend
+from runyard.cli import main
+from runyard.maintenance import gc as rules
+from runyard.store.sql.engine import Database, normalize_url
+
+
+def _gc(server, *args: str):  # noqa: ANN001, ANN202 - a RunyardServer, a click Result
+    return CliRunner().invoke(
+        main,
+        [
+            "gc",
+            "--backend-store-uri",
+            server.backend_url,
+            "--artifacts-destination",
+            str(server.artifacts),
+            *args,
+        ],
+    )
+
+
+def _rows(server, run_id: str) -> int:  # noqa: ANN001
+    """Rows anywhere that still belong to a run (it must have none left after gc)."""
+    engine = create_engine(normalize_url(server.backend_url))
+    try:
+        with engine.connect() as conn:
+            return sum(
+                conn.execute(text(f"SELECT count(*) FROM {t} WHERE run_uuid = :r"), {"r": run_id}).scalar_one()
+                for t in ("runs", "metrics", "latest_metrics", "params", "tags")
+            ) + conn.execute(
+                text("SELECT count(*) FROM inputs WHERE destination_id = :r OR source_id = :r"), {"r": run_id}
+            ).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def _gone(fn) -> bool:  # noqa: ANN001
+    try:
+        fn()
+    except MlflowException as exc:
+        return exc.error_code == "RESOURCE_DOES_NOT_EXIST"
+    return False
+
+
+def _run(client: MlflowClient, experiment_id: str, tmp: Path, name: str) -> str:
+    run = client.create_run(experiment_id, run_name=name)
+    rid = run.info.run_id
+    client.log_param(rid, "p", name)
+    for step in range(3):
+        client.log_metric(rid, "loss", 1.0 / (step + 1), step=step)
+    f = tmp / f"{name}.txt"
+    f.write_text(name)
+    client.log_artifact(rid, str(f))
+    dataset = Dataset(f"ds-{name}", f"d{len(name)}", "local", '{"uri": "/data"}')
+    client.log_inputs(rid, [DatasetInput(dataset, [InputTag("mlflow.data.context", "training")])])
+    return rid
+
+
+def test_gc_dry_run_then_retention_then_rerun(server, tracking_uri, unique, tmp_path):
+    ws = f"gc-{unique}"
+    mlflow.create_workspace(ws)
+    client = MlflowClient(f"{server.url}/w/{ws}")
+    keep_exp = client.create_experiment(f"keep-{unique}")
+    drop_exp = client.create_experiment(f"drop-{unique}")
+    old = _run(client, keep_exp, tmp_path, "old")
+    used = _run(client, keep_exp, tmp_path, "used")
+    in_dropped = _run(client, drop_exp, tmp_path, "in-dropped")
+    live = _run(client, keep_exp, tmp_path, "live")
+    recent = _run(client, keep_exp, tmp_path, "recent")
+    client.create_registered_model(f"m-{unique}")
+    client.create_model_version(f"m-{unique}", f"runs:/{used}/used.txt", run_id=used)
+    for rid in (old, used):
+        client.delete_run(rid)
+    client.delete_experiment(drop_exp)
+    time.sleep(1.3)
+    client.delete_run(recent)  # inside the 1 s retention: stays
+    art = Path(server.artifacts)
+    assert (art / keep_exp / old / "artifacts" / "old.txt").is_file()
+
+    dry = _gc(server, "--older-than", "1s", "--workspace", ws, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "Would remove" in dry.output
+    assert "2 runs" in dry.output and old in dry.output and in_dropped in dry.output
+    assert f"1 experiments: {drop_exp} (drop-{unique})" in dry.output
+    assert used in dry.output.split("Kept because", 1)[1]
+    for rid in (recent, live):
+        assert rid not in dry.output
+    # Nothing changed.
+    assert client.get_run(old).info.lifecycle_stage == "deleted"
+    assert client.get_experiment(drop_exp).lifecycle_stage == "deleted"
+    assert (art / keep_exp / old / "artifacts" / "old.txt").is_file()
+    assert (art / drop_exp / in_dropped / "artifacts" / "in-dropped.txt").is_file()
+
+    real = _gc(server, "--older-than", "1s", "--workspace", ws)
+    assert real.exit_code == 0, real.output
+    assert "Removed 2 runs, 0 logged models and 1 experiments." in real.output
+    assert _gone(lambda: client.get_run(old)) and _gone(lambda: client.get_run(in_dropped))
+    assert _gone(lambda: client.get_experiment(drop_exp))
+    assert _rows(server, old) == 0 and _rows(server, in_dropped) == 0
+    assert not (art / keep_exp / old).exists()
+    assert not (art / drop_exp).exists()
+    # Past retention but used by a live model version: kept, files and all.
+    assert client.get_run(used).info.lifecycle_stage == "deleted"
+    assert client.get_model_version(f"m-{unique}", "1").run_id == used
+    assert (art / keep_exp / used / "artifacts" / "used.txt").read_text() == "used"
+    # Within retention, or not deleted: untouched.
+    for rid, name in ((recent, "recent"), (live, "live")):
+        assert client.get_run(rid).data.params == {"p": name}
+        assert [m.value for m in client.get_metric_history(rid, "loss")] == [1.0, 0.5, 1.0 / 3]
+        assert (art / keep_exp / rid / "artifacts" / f"{name}.txt").is_file()
+
+    again = _gc(server, "--older-than", "1s", "--workspace", ws)
+    assert again.exit_code == 0 and "Nothing to remove." in again.output
+
+
+def test_named_runs_must_be_deleted_and_past_retention(server, tracking_uri, unique):
+    ws = f"gc-named-{unique}"
+    mlflow.create_workspace(ws)
+    client = MlflowClient(f"{server.url}/w/{ws}")
+    active = client.create_run("0").info.run_id
+    fresh = client.create_run("0").info.run_id
+    client.delete_run(fresh)
+    out = _gc(server, "--workspace", ws, "--run-ids", f"{active},{fresh},{'f' * 32}", "--dry-run")
+    assert out.exit_code == 1
+    assert f"run {active} is not deleted" in out.output
+    assert f"run {fresh} was deleted within the retention period" in out.output
+    assert f"run {'f' * 32} does not exist" in out.output
+    bad = _gc(server, "--older-than", "soon", "--dry-run")
+    assert bad.exit_code == 1 and "Invalid duration 'soon'" in bad.output
+    # With no retention the named run goes, and only it.
+    other = client.create_run("0").info.run_id
+    client.delete_run(other)
+    ok = _gc(server, "--workspace", ws, "--older-than", "0", "--run-ids", fresh)
+    assert ok.exit_code == 0, ok.output
+    assert _gone(lambda: client.get_run(fresh))
+    assert client.get_run(other).info.lifecycle_stage == "deleted"
+
+
+def test_interrupted_gc_loses_nothing_and_finishes_on_rerun(server, tracking_uri, unique, monkeypatch):
+    ws = f"gc-kill-{unique}"
+    mlflow.create_workspace(ws)
+    client = MlflowClient(f"{server.url}/w/{ws}")
+    eid = client.create_experiment(f"kill-{unique}")
+    doomed = [client.create_run(eid).info.run_id for _ in range(3)]
+    keeper = client.create_run(eid).info.run_id
+    for rid in doomed:
+        client.log_metric(rid, "m", 1.0)
+        client.delete_run(rid)
+    db = Database(server.backend_url)
+    ws_id = next(w.id for w in _workspaces(db) if w.name == ws)
+    monkeypatch.setattr(rules, "BATCH", 1)
+
+    def die_after_first(n: int) -> None:
+        raise KeyboardInterrupt  # as Ctrl-C (or a kill) between two batches
+
+    try:
+        p = rules.plan(db, cutoff=None, workspace_id=ws_id)
+        assert sorted(r.run_id for r in p.runs) == sorted(doomed)
+        with pytest.raises(KeyboardInterrupt):
+            rules.execute(db, artifact_backend(str(server.artifacts)), p, die_after_first)
+        assert sum(_gone(lambda r=r: client.get_run(r)) for r in doomed) == 1
+        assert client.get_run(keeper).info.lifecycle_stage == "active"
+    finally:
+        db.close()
+    rerun = _gc(server, "--workspace", ws, "--older-than", "0")
+    assert rerun.exit_code == 0, rerun.output
+    assert "Removed 2 runs" in rerun.output
+    assert all(_gone(lambda r=r: client.get_run(r)) for r in doomed)
+    assert client.get_run(keeper).info.lifecycle_stage == "active"
+
+
+def _workspaces(db: Database):  # noqa: ANN202
+    from runyard.store.sql import workspaces as ws_sql
+
+    with db.read() as conn:
+        return ws_sql.list_all(conn)
