@@ -1,6 +1,7 @@
-"""The artifact backend contract, run once per backend (local folder, in-memory fake).
+"""The artifact backend contract, run once per backend: local folder, in-memory fake, S3, Azure.
 
-S3 and Azure backends join by adding a case to ``store``; every test here must pass on them.
+S3 runs against a real SeaweedFS and Azure against a real Azurite (see ``conftest.py``); each
+test gets a fresh prefix in a shared bucket or container.
 """
 
 from __future__ import annotations
@@ -21,13 +22,28 @@ from runyard.artifacts.base import (
 )
 from runyard.artifacts.local import LocalBackend
 from runyard.artifacts.memory import MemoryBackend
+from runyard.artifacts.object_store import configure
 from runyard.errors import InvalidParameter
+from tests.artifacts.conftest import BUCKET, CONTAINER, fresh_prefix
+from tests.support.azurite import ACCOUNT
 
 
-@pytest.fixture(params=["local", "memory"])
+@pytest.fixture(params=["local", "memory", "s3", "azure"])
 def store(request: pytest.FixtureRequest, tmp_path) -> ArtifactBackend:  # noqa: ANN001
     if request.param == "local":
         return LocalBackend(tmp_path / "root")
+    if request.param == "s3":
+        from runyard.artifacts.s3 import S3Backend
+
+        seaweedfs = request.getfixturevalue("seaweedfs")
+        return S3Backend(BUCKET, fresh_prefix(), seaweedfs.endpoint, client=seaweedfs.client())
+    if request.param == "azure":
+        azurite = request.getfixturevalue("azurite")
+        configure(azure_connection_string=azurite.connection_string)
+        try:
+            return artifact_backend(f"wasbs://{CONTAINER}@{ACCOUNT}.blob.core.windows.net/{fresh_prefix()}")
+        finally:
+            configure()
     return MemoryBackend()
 
 

@@ -7,7 +7,8 @@ holds a whole file in memory: reads yield chunks, writes consume chunks, and a w
 only visible once it is complete (a crashed or refused upload never leaves a half file).
 
 Backends: ``local.py`` (a folder, ``file://``), ``memory.py`` (the in-package fake used by
-tests, ``memory://``). Register more with :func:`register_backend`.
+tests, ``memory://``), ``s3.py`` (``s3://``), ``azure.py`` (``wasbs://``, ``abfss://``).
+Register more with :func:`register_backend`.
 """
 
 from __future__ import annotations
@@ -352,6 +353,21 @@ def _ensure_builtin() -> None:
     _FACTORIES.setdefault("", lambda uri: LocalBackend(local_path_of(uri)))
     _FACTORIES.setdefault("file", lambda uri: LocalBackend(local_path_of(uri)))
     _FACTORIES.setdefault("memory", MemoryBackend.named)
+    _FACTORIES.setdefault("s3", _s3)
+    for scheme in ("wasbs", "wasb", "abfss", "abfs"):
+        _FACTORIES.setdefault(scheme, _azure)
+
+
+def _s3(uri: str) -> ArtifactBackend:
+    from runyard.artifacts.s3 import S3Backend  # boto3 is imported only when used
+
+    return S3Backend.from_uri(uri)
+
+
+def _azure(uri: str) -> ArtifactBackend:
+    from runyard.artifacts.azure import AzureBlobBackend
+
+    return AzureBlobBackend.from_uri(uri)
 
 
 __all__ = [
