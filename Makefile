@@ -2,6 +2,7 @@
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+AZURITE := tests/support/azurite/node_modules/.bin/azurite-blob
 
 .PHONY: serve test lint bench install-server install-test
 
@@ -12,10 +13,15 @@ $(BIN)/python:
 install-server: $(BIN)/python
 	$(BIN)/pip install -q -e ".[server]"
 
-install-test: $(BIN)/python
+install-test: $(BIN)/python $(AZURITE)
 	$(BIN)/pip install -q -e ".[test]"
 	# nginx (Debian) is the load balancer of the replica tests; installed only when missing.
 	command -v nginx >/dev/null || test -x /usr/sbin/nginx || (apt-get update && apt-get install -y nginx)
+
+# Azurite (npm), the Azure Blob server of the artifact backend tests; reinstalled when its lock changes.
+$(AZURITE): tests/support/azurite/package.json tests/support/azurite/package-lock.json
+	npm ci --prefix tests/support/azurite --no-audit --no-fund --loglevel=error
+	touch $(AZURITE)
 
 ## Start Runyard on 127.0.0.1:5000 with SQLite + a local artifact folder under ~/.runyard
 serve: install-server

@@ -58,7 +58,23 @@ SETTINGS: tuple[Setting, ...] = (
         "artifacts_destination",
         str,
         _default_artifacts,
-        "Where proxied artifacts are stored: a local folder (default ~/.runyard/artifacts).",
+        "Where proxied artifacts are stored: a local folder (default ~/.runyard/artifacts), "
+        "s3://bucket/prefix, wasbs://container@account.blob.core.windows.net/prefix or "
+        "abfss://container@account.dfs.core.windows.net/prefix.",
+    ),
+    Setting(
+        "s3_endpoint_url",
+        str,
+        "",
+        "Endpoint of an S3-compatible store for s3:// artifacts (SeaweedFS, MinIO, Ceph...); empty: AWS. "
+        "Credentials come from the standard AWS variables, profiles or instance roles.",
+    ),
+    Setting(
+        "azure_storage_connection_string",
+        str,
+        "",
+        "Connection string for wasbs:// and abfss:// artifacts (also Azurite); empty: "
+        "AZURE_STORAGE_CONNECTION_STRING, then AZURE_STORAGE_ACCESS_KEY, then azure-identity.",
     ),
     Setting(
         "default_artifact_root",
@@ -130,6 +146,8 @@ class Settings:
     artifacts_destination: str = field(default_factory=_default_artifacts)
     default_artifact_root: str = "mlflow-artifacts:/"
     serve_artifacts: bool = True
+    s3_endpoint_url: str = ""
+    azure_storage_connection_string: str = ""
     log_level: str = "info"
     db_pool_size: int = 16
     statement_timeout_ms: int = 30000

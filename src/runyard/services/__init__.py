@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from runyard.artifacts.object_store import configure as configure_object_stores
 from runyard.config import Settings
 from runyard.services.access import AccessService
 from runyard.services.artifacts import ArtifactService
@@ -37,6 +38,7 @@ class Services:
 
 
 def build_services(settings: Settings, db: Database) -> Services:
+    configure_object_stores(settings.s3_endpoint_url, settings.azure_storage_connection_string)
     workspaces = WorkspaceService(db, settings.default_artifact_root)
     access = AccessService(db)
     return Services(
