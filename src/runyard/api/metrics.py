@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import msgspec
+from starlette.responses import StreamingResponse
+
 from runyard.api.call import Call
 from runyard.api.wire import runs as w
 from runyard.api.wire.base import wire_float
+from runyard.services.history_stream import HistoryStream
+
+# Pages up to the stock client's own page size (25,000) are built in memory; larger ones stream.
+IN_MEMORY_PAGE = 25_000
+_encoder = msgspec.json.Encoder()
 
 
 def _with_run_ids(points: list[tuple[str, str, float, int, int]]) -> w.MetricsWithRunIdResponse:
@@ -16,7 +26,31 @@ def _with_run_ids(points: list[tuple[str, str, float, int, int]]) -> w.MetricsWi
     )
 
 
-def get_history(call: Call, req: w.GetMetricHistory) -> w.GetMetricHistoryResponse:
+def _streamed(stream: HistoryStream) -> Iterator[bytes]:
+    """The JSON of GetMetricHistoryResponse, written chunk by chunk as rows come in."""
+    opened = False
+    for chunk in stream:
+        points = [
+            w.Metric(key=stream.key, value=wire_float(value), timestamp=ts, step=step)
+            for value, ts, step, _nan in chunk
+        ]
+        body = _encoder.encode(points)[1:-1]  # the list's items, without its brackets
+        yield (b"," if opened else b'{"metrics":[') + body
+        opened = True
+    tail = b"]" if opened else b"{"
+    if stream.next_page_token:
+        tail += b',"next_page_token":' + _encoder.encode(stream.next_page_token)
+    yield tail + b"}"
+
+
+def get_history(call: Call, req: w.GetMetricHistory) -> w.GetMetricHistoryResponse | StreamingResponse:
+    if req.max_results is None or req.max_results > IN_MEMORY_PAGE:
+        # An unpaged (or very large) history is streamed: the server's memory stays flat
+        # however many points the metric has.
+        stream = call.services.runs.metric_history_stream(
+            call.workspace, req.run_id or req.run_uuid, req.metric_key, req.max_results, req.page_token
+        )
+        return StreamingResponse(_streamed(stream), media_type="application/json")
     page = call.services.runs.metric_history(
         call.workspace, req.run_id or req.run_uuid, req.metric_key, req.max_results, req.page_token
     )

@@ -23,6 +23,7 @@ from runyard.search import (
 )
 from runyard.services import validation as v
 from runyard.services.clock import now_ms
+from runyard.services.history_stream import HistoryStream
 from runyard.services.paging import Page, lifecycle_stages, offset_page, view_type
 from runyard.services.run_logging import (
     RUN_NAME_TAG,
@@ -337,6 +338,45 @@ class RunService:
         page_token: str | None,
     ) -> Page[tuple[str, float, int, int]]:
         """A metric's values in (timestamp, step, value) order; all of them without max_results."""
+        rid, key, max_results, offset, fingerprint = self._history_query(
+            ws, run_id, key, max_results, page_token
+        )
+        with self._db.read() as conn:
+            if not sql.exists(conn, ws.id, rid):
+                raise run_not_found(rid)
+            points = metrics_sql.history(
+                conn, ws.id, rid, key, offset, None if max_results is None else max_results + 1
+            )
+        if max_results is not None and len(points) > max_results:
+            return Page(points[:max_results], encode_page_token(offset + max_results, fingerprint))
+        return Page(points)
+
+    def metric_history_stream(
+        self,
+        ws: Workspace,
+        run_id: str | None,
+        key: str | None,
+        max_results: int | None,
+        page_token: str | None,
+    ) -> HistoryStream:
+        """The page :meth:`metric_history` would return, read in chunks: memory stays flat."""
+        rid, key, max_results, offset, fingerprint = self._history_query(
+            ws, run_id, key, max_results, page_token
+        )
+        with self._db.read() as conn:  # errors surface now, before anything is streamed
+            if not sql.exists(conn, ws.id, rid):
+                raise run_not_found(rid)
+        return HistoryStream(self._db, ws.id, rid, key, offset, max_results, fingerprint)
+
+    def _history_query(
+        self,
+        ws: Workspace,
+        run_id: str | None,
+        key: str | None,
+        max_results: int | None,
+        page_token: str | None,
+    ) -> tuple[str, str, int | None, int, str]:
+        """(run_id, key, max_results, offset, fingerprint) of a valid get-history request."""
         rid = require_run_id(run_id)
         if not key:
             raise missing("metric_key")
@@ -352,15 +392,7 @@ class RunService:
             offset = decode_page_token(page_token, fingerprint)
         except SearchSyntaxError as exc:
             raise _search_error(exc) from None
-        with self._db.read() as conn:
-            if not sql.exists(conn, ws.id, rid):
-                raise run_not_found(rid)
-            points = metrics_sql.history(
-                conn, ws.id, rid, key, offset, None if max_results is None else max_results + 1
-            )
-        if max_results is not None and len(points) > max_results:
-            return Page(points[:max_results], encode_page_token(offset + max_results, fingerprint))
-        return Page(points)
+        return rid, key, max_results, offset, fingerprint
 
     def metric_history_sampled(
         self,

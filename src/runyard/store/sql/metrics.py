@@ -10,7 +10,7 @@ SQLAlchemy's generic multi-row paths (which compile a fresh statement per batch 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -128,6 +128,32 @@ def history(
     return [(k, _value(v, nan), ts, step) for k, v, ts, step, nan in fetch_raw(conn, stmt)]
 
 
+def history_chunks(
+    conn: Connection, wid: int, run_id: str, key: str, offset: int, limit: int | None, chunk: int
+) -> Iterator[list[tuple[float, int, int, bool]]]:
+    """The same rows as :func:`history`, ``chunk`` at a time, as (value, timestamp, step, is_nan).
+
+    A server-side cursor on PostgreSQL (SQLite steps its cursor lazily anyway), so a history of
+    millions of points never sits in memory at once.
+    """
+    m = metrics.c
+    stmt = (
+        select(m.value, m.timestamp, m.step, m.is_nan)
+        .distinct()
+        .where(m.workspace_id == wid, m.run_uuid == run_id, m.key == key)
+        .order_by(m.timestamp, m.step, m.value, m.is_nan)
+        .offset(offset)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    result = conn.execution_options(yield_per=chunk).execute(stmt)
+    try:
+        for part in result.partitions():
+            yield [(_value(v, nan), ts, step, bool(nan)) for v, ts, step, nan in part]
+    finally:
+        result.close()
+
+
 def history_bulk(
     conn: Connection, wid: int, run_ids: Sequence[str], key: str, limit: int
 ) -> list[tuple[str, str, float, int, int]]:
@@ -225,6 +251,7 @@ __all__ = [
     "MetricRow",
     "history",
     "history_bulk",
+    "history_chunks",
     "latest_for_runs",
     "latest_per_key",
     "sample_history",
