@@ -4,7 +4,6 @@ versions keep their runs, and an interrupted gc finishes when run again."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import mlflow
@@ -40,12 +39,38 @@ def _rows(server, run_id: str) -> int:  # noqa: ANN001
     engine = create_engine(normalize_url(server.backend_url))
     try:
         with engine.connect() as conn:
-            return sum(
-                conn.execute(text(f"SELECT count(*) FROM {t} WHERE run_uuid = :r"), {"r": run_id}).scalar_one()
-                for t in ("runs", "metrics", "latest_metrics", "params", "tags")
-            ) + conn.execute(
-                text("SELECT count(*) FROM inputs WHERE destination_id = :r OR source_id = :r"), {"r": run_id}
-            ).scalar_one()
+            return (
+                sum(
+                    conn.execute(
+                        text(f"SELECT count(*) FROM {t} WHERE run_uuid = :r"), {"r": run_id}
+                    ).scalar_one()
+                    for t in ("runs", "metrics", "latest_metrics", "params", "tags")
+                )
+                + conn.execute(
+                    text("SELECT count(*) FROM inputs WHERE destination_id = :r OR source_id = :r"),
+                    {"r": run_id},
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
+def _age(server, runs: list[str], experiments: list[str], models: list[str]) -> None:  # noqa: ANN001
+    """Move deletion times two hours back, as if the deletes happened then."""
+    two_hours = 2 * 3600 * 1000
+    engine = create_engine(normalize_url(server.backend_url))
+    try:
+        with engine.begin() as conn:
+            for table, column, key, ids in (
+                ("runs", "deleted_time", "run_uuid", runs),
+                ("experiments", "last_update_time", "experiment_id", [int(e) for e in experiments]),
+                ("logged_models", "last_updated_timestamp_ms", "model_id", models),
+            ):
+                for i in ids:
+                    conn.execute(
+                        text(f"UPDATE {table} SET {column} = {column} - :d WHERE {key} = :i"),
+                        {"d": two_hours, "i": i},
+                    )
     finally:
         engine.dispose()
 
@@ -83,21 +108,31 @@ def test_gc_dry_run_then_retention_then_rerun(server, tracking_uri, unique, tmp_
     in_dropped = _run(client, drop_exp, tmp_path, "in-dropped")
     live = _run(client, keep_exp, tmp_path, "live")
     recent = _run(client, keep_exp, tmp_path, "recent")
+    (tmp_path / "weights.bin").write_bytes(b"w" * 100)
+    model_in_dropped = client.create_logged_model(drop_exp, name="in-dropped", params={"a": "1"})
+    client.log_model_artifact(model_in_dropped.model_id, str(tmp_path / "weights.bin"))
+    deleted_model = client.create_logged_model(keep_exp, name="deleted", params={"a": "2"})
+    client.log_model_artifact(deleted_model.model_id, str(tmp_path / "weights.bin"))
+    live_model = client.create_logged_model(keep_exp, name="live")
+    client.log_model_artifact(live_model.model_id, str(tmp_path / "weights.bin"))
+    client.delete_logged_model(deleted_model.model_id)
     client.create_registered_model(f"m-{unique}")
     client.create_model_version(f"m-{unique}", f"runs:/{used}/used.txt", run_id=used)
-    for rid in (old, used):
+    for rid in (old, used, recent):
         client.delete_run(rid)
     client.delete_experiment(drop_exp)
-    time.sleep(1.3)
-    client.delete_run(recent)  # inside the 1 s retention: stays
+    # Two hours pass for everything but "recent" (deleted within the 1 h retention: stays).
+    _age(server, [old, used, in_dropped], [drop_exp], [deleted_model.model_id, model_in_dropped.model_id])
     art = Path(server.artifacts)
     assert (art / keep_exp / old / "artifacts" / "old.txt").is_file()
 
-    dry = _gc(server, "--older-than", "1s", "--workspace", ws, "--dry-run")
+    dry = _gc(server, "--older-than", "1h", "--workspace", ws, "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert "Would remove" in dry.output
     assert "2 runs" in dry.output and old in dry.output and in_dropped in dry.output
     assert f"1 experiments: {drop_exp} (drop-{unique})" in dry.output
+    assert "2 logged models" in dry.output
+    assert deleted_model.model_id in dry.output and model_in_dropped.model_id in dry.output
     assert used in dry.output.split("Kept because", 1)[1]
     for rid in (recent, live):
         assert rid not in dry.output
@@ -107,9 +142,13 @@ def test_gc_dry_run_then_retention_then_rerun(server, tracking_uri, unique, tmp_
     assert (art / keep_exp / old / "artifacts" / "old.txt").is_file()
     assert (art / drop_exp / in_dropped / "artifacts" / "in-dropped.txt").is_file()
 
-    real = _gc(server, "--older-than", "1s", "--workspace", ws)
+    real = _gc(server, "--older-than", "1h", "--workspace", ws)
     assert real.exit_code == 0, real.output
-    assert "Removed 2 runs, 0 logged models and 1 experiments." in real.output
+    assert "Removed 2 runs, 2 logged models and 1 experiments." in real.output
+    assert _gone(lambda: client.get_logged_model(deleted_model.model_id))
+    assert not (art / keep_exp / "models" / deleted_model.model_id).exists()
+    assert (art / keep_exp / "models" / live_model.model_id / "artifacts" / "weights.bin").is_file()
+    assert client.get_logged_model(live_model.model_id).name == "live"
     assert _gone(lambda: client.get_run(old)) and _gone(lambda: client.get_run(in_dropped))
     assert _gone(lambda: client.get_experiment(drop_exp))
     assert _rows(server, old) == 0 and _rows(server, in_dropped) == 0
@@ -125,7 +164,7 @@ def test_gc_dry_run_then_retention_then_rerun(server, tracking_uri, unique, tmp_
         assert [m.value for m in client.get_metric_history(rid, "loss")] == [1.0, 0.5, 1.0 / 3]
         assert (art / keep_exp / rid / "artifacts" / f"{name}.txt").is_file()
 
-    again = _gc(server, "--older-than", "1s", "--workspace", ws)
+    again = _gc(server, "--older-than", "1h", "--workspace", ws)
     assert again.exit_code == 0 and "Nothing to remove." in again.output
 
 

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from sqlalchemy.exc import IntegrityError
+
 from runyard.artifacts.base import ArtifactBackend, split_path
 from runyard.entities import DEFAULT_EXPERIMENT_ID, Workspace
-from runyard.errors import AlreadyExists, InvalidState, NotFound
+from runyard.errors import AlreadyExists, InvalidParameter, InvalidState, NotFound
 from runyard.maintenance import format as fmt
 from runyard.services.artifacts import proxied_path
 from runyard.services.workspaces import WorkspaceService
@@ -194,7 +196,13 @@ def import_workspace(
             summary.files += 1
             on_file(size)
         log.info("copied %d artifact files", summary.files)
-        summary.rows = db.write(lambda conn: _insert_all(conn, ws, folder, manifest, remap, on_rows))
+        try:
+            summary.rows = db.write(lambda conn: _insert_all(conn, ws, folder, manifest, remap, on_rows))
+        except (IntegrityError, ValueError, KeyError) as exc:
+            raise InvalidParameter(
+                f"The export in '{folder}' could not be imported ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0]}); nothing was changed. Is it damaged or edited by hand?"
+            ) from exc
     except BaseException:
         for root in sorted(roots):
             backend.delete(root)
