@@ -17,6 +17,8 @@ install-test: $(BIN)/python $(AZURITE)
 	$(BIN)/pip install -q -e ".[test]"
 	# nginx (Debian) is the load balancer of the replica tests; installed only when missing.
 	command -v nginx >/dev/null || test -x /usr/sbin/nginx || (apt-get update && apt-get install -y nginx)
+	# Debian's chromium runs the web UI tests (driven by Playwright; never `playwright install`).
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 
 # Azurite (npm), the Azure Blob server of the artifact backend tests; reinstalled when its lock changes.
 $(AZURITE): tests/support/azurite/package.json tests/support/azurite/package-lock.json

@@ -14,7 +14,6 @@ from starlette.types import ASGIApp
 
 from runyard import __version__
 from runyard.api.call import Call, Route
-from runyard.api.device_page import device_page
 from runyard.api.router import ApiRouter
 from runyard.api.routes import routes
 from runyard.auth import auth_enabled
@@ -24,6 +23,7 @@ from runyard.config import Settings
 from runyard.services import Services, build_services
 from runyard.store.sql.engine import Database
 from runyard.store.sql.migrate import ensure_schema
+from runyard.ui import ui_routes
 
 log = logging.getLogger("runyard")
 
@@ -78,7 +78,7 @@ class RunyardApp:
             routes=[
                 StarletteRoute("/health", health, methods=["GET", "HEAD"]),
                 StarletteRoute("/version", version, methods=["GET"]),
-                StarletteRoute("/device", device_page, methods=["GET"]),
+                *ui_routes(self.services, self.gate.enabled),  # the web UI, /device included
             ],
             exception_handlers={404: not_found},
             lifespan=lifespan,
