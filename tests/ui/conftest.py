@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 import os
+import struct
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,23 @@ class Seeded:
     model: str = "ui-model"
 
 
+def tiny_png(width: int = 24, height: int = 16) -> bytes:
+    """A real PNG (a blue gradient), written by hand so the tests need no imaging library."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = bytes(c for x in range(width) for c in (40, 80, min(255, 90 + x * 6)))
+    rows = (b"\0" + row) * height  # filter byte 0, then RGB pixels
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
 def _seed(url: str, tmp: Path) -> Seeded:
     from mlflow.entities import Metric
     from mlflow.tracking import MlflowClient
@@ -37,6 +56,8 @@ def _seed(url: str, tmp: Path) -> Seeded:
     seeded = Seeded(url, exp_id)
     notes = tmp / "notes.txt"
     notes.write_text("learning rate sweep\nall good\n")
+    (tmp / "plots").mkdir()
+    (tmp / "plots" / "curve.png").write_bytes(tiny_png())
     now = int(time.time() * 1000)
     for i in range(4):
         run = client.create_run(exp_id, run_name=f"run-{i}", tags={"team": "vision" if i % 2 else "nlp"})
@@ -54,6 +75,8 @@ def _seed(url: str, tmp: Path) -> Seeded:
                       for s in range(start, min(start + 1000, min(steps, 120)))]  # fmt: skip
             client.log_batch(rid, metrics=batch)
         client.log_artifact(rid, str(notes))
+        if i == 0:
+            client.log_artifacts(rid, str(tmp / "plots"), "plots")
         client.set_terminated(rid)
     child = client.create_run(exp_id, run_name="child-of-0", tags={"mlflow.parentRunId": seeded.run_ids[0]})
     seeded.child_id = child.info.run_id
@@ -61,6 +84,9 @@ def _seed(url: str, tmp: Path) -> Seeded:
     client.create_registered_model(seeded.model, description="Sweep winner")
     for rid in seeded.run_ids[:2]:
         client.create_model_version(seeded.model, f"s3://bucket/models/{rid}", run_id=rid)
+    import requests
+
+    requests.post(f"{url}/api/3.0/mlflow/workspaces", json={"name": "team-b"}, timeout=30).raise_for_status()
     return seeded
 
 

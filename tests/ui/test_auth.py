@@ -67,6 +67,12 @@ def test_a_reader_signs_in_and_sees_no_write_controls(team: Team, page):
     assert r.status == 403 and "needs the contributor role" in r.text()
     # Owner-only pages answer 403 for a reader.
     assert page.goto(f"{team.srv.url}/w/default/access").status == 403
+    page.goto(f"{team.srv.url}/w/default")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/signin$"))
+    assert not any(c["name"] == "runyard_session" for c in page.context.cookies())
+    page.goto(f"{team.srv.url}/w/default")
+    page.wait_for_url(re.compile(r"/signin\?next="))
 
 
 def test_a_contributor_sets_an_alias_and_forms_need_the_csrf_token(team: Team, page):

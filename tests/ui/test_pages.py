@@ -23,6 +23,9 @@ def test_workspaces_page_lists_default_with_its_tracking_uri(seeded: Seeded, pag
     page.wait_for_url(re.compile(r"/w/default$"))
     assert page.locator("#experiments").get_by_role("link", name="ui-demo").is_visible()
     shot(page, "02-experiments")
+    page.select_option("#ws-switcher", label="team-b")
+    page.wait_for_url(re.compile(r"/w/team-b$"))
+    assert page.locator("#experiments").get_by_role("link", name="Default").is_visible()
     _no_errors(page)
 
 
@@ -95,6 +98,12 @@ def test_run_page_draws_every_metric_and_previews_artifacts(seeded: Seeded, page
     assert r.status_code == 200 and r.content == b"learning rate sweep\nall good\n"
     assert r.headers["content-disposition"].startswith("attachment")
     shot(page, "06-run-artifact")
+    page.get_by_role("link", name="plots/").click()
+    page.get_by_role("link", name="curve.png").click()
+    image = page.locator("#artifact-preview img")
+    expect(image).to_be_visible()
+    assert image.evaluate("img => img.naturalWidth") == 24
+    shot(page, "06b-run-image")
     _no_errors(page)
 
 
@@ -156,6 +165,13 @@ def test_access_endpoints_and_device_pages_render(seeded: Seeded, page):
     page.goto(f"{seeded.url}/device")
     assert "authentication off" in page.locator("main").inner_text()
     _no_errors(page)
+
+
+def test_links_printed_by_the_mlflow_client_lead_to_the_pages(seeded: Seeded, page):
+    page.goto(f"{seeded.url}/#/experiments/{seeded.experiment_id}/runs/{seeded.run_ids[1]}")
+    page.wait_for_url(re.compile(f"/w/default/runs/{seeded.run_ids[1]}$"))
+    page.goto(f"{seeded.url}/w/default/#/experiments/{seeded.experiment_id}")
+    page.wait_for_url(re.compile(f"/w/default/experiments/{seeded.experiment_id}$"))
 
 
 def test_missing_things_answer_with_a_readable_page(seeded: Seeded, page):
