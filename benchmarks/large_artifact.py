@@ -43,7 +43,7 @@ class PeakRss(threading.Thread):
         super().__init__(daemon=True)
         self.proc = psutil.Process(pid)
         self.baseline = self.peak = self.sample()
-        self._stop = threading.Event()
+        self._done = threading.Event()
 
     def sample(self) -> int:
         total = 0
@@ -53,7 +53,7 @@ class PeakRss(threading.Thread):
         return total
 
     def run(self) -> None:
-        while not self._stop.wait(0.02):
+        while not self._done.wait(0.02):
             self.peak = max(self.peak, self.sample())
 
     def __enter__(self) -> PeakRss:
@@ -61,7 +61,7 @@ class PeakRss(threading.Thread):
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
+        self._done.set()
         self.join()
 
 
@@ -154,6 +154,7 @@ def main() -> None:
     parser.add_argument("--modes", default="multipart,put", help="comma-separated: multipart, put")
     args = parser.parse_args()
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "600")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     results = []
     with tempfile.TemporaryDirectory(prefix="runyard-large-") as tmp:
         work = Path(tmp)

@@ -161,3 +161,34 @@ def test_object_store_settings_are_documented_flags():
         {"s3_endpoint_url": "http://h:1"}, env={"RUNYARD_AZURE_STORAGE_CONNECTION_STRING": "X=1"}
     )
     assert (s.s3_endpoint_url, s.azure_storage_connection_string) == ("http://h:1", "X=1")
+
+
+def test_azure_multipart_without_an_account_key_copies_through_the_server(azurite):
+    """With only a SAS (no key to sign server-side copies), complete streams the parts itself."""
+    from datetime import datetime, timedelta, timezone
+
+    from azure.storage.blob import (
+        AccountSasPermissions,
+        BlobServiceClient,
+        ResourceTypes,
+        generate_account_sas,
+    )
+
+    from runyard.artifacts.azure import AzureBlobBackend
+    from tests.support.azurite import KEY
+
+    sas = generate_account_sas(
+        ACCOUNT,
+        KEY,
+        ResourceTypes(container=True, object=True),
+        AccountSasPermissions(read=True, write=True, delete=True, list=True, create=True, add=True),
+        expiry=datetime.now(timezone.utc) + timedelta(hours=1),
+    )
+    url = f"http://127.0.0.1:{azurite.port}/{ACCOUNT}"
+    store = AzureBlobBackend(CONTAINER, fresh_prefix(), lambda: BlobServiceClient(url, credential=sas))
+    upload = store.create_multipart("m.bin")
+    sizes = {1: 5 * MiB + 1, 2: 3}
+    etags = {n: store.upload_part("m.bin", upload, n, pieces(bytes([n]), s)) for n, s in sizes.items()}
+    assert store.complete_multipart("m.bin", upload, [Part(n, e) for n, e in etags.items()]) == 5 * MiB + 4
+    with store.open_read("m.bin") as s:
+        assert digest(iter(s)) == digest(iter([*pieces(b"\x01", 5 * MiB + 1), *pieces(b"\x02", 3)]))

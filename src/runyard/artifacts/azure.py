@@ -9,7 +9,8 @@ Writes stage ``PART_SIZE`` blocks and commit the block list: nothing is visible 
 commit, so writes are atomic and stream with one block in memory. Multipart parts are
 committed to staging blobs under ``<prefix>/.runyard/uploads/<upload_id>/`` (blocks staged
 on the target itself would be dropped by any other commit to it); complete copies them, in
-order, into blocks of the target and commits once.
+order, into blocks of the target inside the store (Put Block From URL; through the server
+when there is no account key to sign the copy) and commits once.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import re
 import secrets
 import time
 from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlparse
 
@@ -42,6 +44,7 @@ _SCHEMES = ("wasbs", "wasb", "abfss", "abfs")
 _HOST = re.compile(r"^(?P<account>[a-z0-9]{3,24})\.(?:blob|dfs)\.(?P<suffix>.+)$")
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 _GET_CHUNK = 4 << 20  # the SDK downloads in pieces of this size (its default first GET is 32 MiB)
+_COPY_BLOCK = 100 << 20  # Put Block From URL: at most 100 MiB per block on older service versions
 
 
 def _account_of(conn: str) -> str | None:
@@ -269,17 +272,58 @@ class AzureBlobBackend(ObjectStoreBackend):
                     f"Part {p.part_number} was not uploaded{f' with etag {etag!r}' if etag else ''}; "
                     "upload it before completing."
                 )
-            sources.append(match[0].name)
+            sources.append((match[0].name, int(match[0].size)))
         self._check_target(rel, path)
         blob = self.client.get_blob_client(key)
         with self._errors():
-            pieces = (
-                c for name in sources for c in self.client.download_blob(name, max_concurrency=1).chunks()
-            )
-            ids, size = self._stage(blob, pieces)
+            ids = self._copy_blocks(blob, sources)
+            if ids is None:  # no server-side copy here: the bytes pass through, one block at a time
+                pieces = (
+                    c
+                    for name, _ in sources
+                    for c in self.client.download_blob(name, max_concurrency=1).chunks()
+                )
+                ids, _ = self._stage(blob, pieces)
             blob.commit_block_list(ids)
         self.delete_upload(folder)
-        return size
+        return sum(size for _, size in sources)
+
+    def _copy_blocks(self, blob: Any, sources: list[tuple[str, int]]) -> list[str] | None:
+        """Stage the sources as blocks of ``blob`` inside the store (Put Block From URL).
+
+        Needs the account key (to sign a read-only SAS for each source); None when there is
+        none or the store refuses, and the caller copies through the server instead.
+        """
+        from azure.core.exceptions import HttpResponseError
+        from azure.storage.blob import BlobSasPermissions, generate_blob_sas
+
+        credential = getattr(self.client, "credential", None)
+        account_key = getattr(credential, "account_key", None)
+        if not account_key:
+            return None
+        expiry = datetime.now(timezone.utc) + timedelta(hours=1)
+        ids: list[str] = []
+        try:
+            for name, size in sources:
+                sas = generate_blob_sas(
+                    credential.account_name,
+                    self.container,
+                    name,
+                    account_key=account_key,
+                    permission=BlobSasPermissions(read=True),
+                    expiry=expiry,
+                )
+                url = f"{self.client.get_blob_client(name).url}?{sas}"
+                for offset in range(0, size, _COPY_BLOCK):
+                    block_id = base64.b64encode(secrets.token_bytes(24)).decode()
+                    length = min(_COPY_BLOCK, size - offset)
+                    blob.stage_block_from_url(block_id, url, source_offset=offset, source_length=length)
+                    ids.append(block_id)
+        except HttpResponseError as exc:
+            if exc.status_code in (400, 403, 501):  # unsupported or not allowed: copy it ourselves
+                return None
+            raise
+        return ids
 
     def delete_upload(self, folder: str) -> None:
         self._delete_keys(list(self._iter_keys(folder)))
