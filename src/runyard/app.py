@@ -19,6 +19,7 @@ from runyard.api.routes import routes
 from runyard.auth import auth_enabled
 from runyard.auth.bootstrap import bootstrap_first_admin, server_url
 from runyard.auth.gate import AccessGate
+from runyard.batch.jobs import BatchRunner
 from runyard.config import Settings
 from runyard.services import Services, build_services
 from runyard.store.sql.engine import Database
@@ -45,6 +46,11 @@ class RunyardApp:
         if auth_on:
             bootstrap_first_admin(self.services.access, server_url(settings.host, settings.port))
         self.gate = AccessGate(self.services, auth_on)
+        # Runs the batch jobs submitted through the API, each in its own child process.
+        self.batch_runner = BatchRunner(
+            self.services.batch_jobs, settings.host, settings.port, settings.batch_concurrency
+        )
+        self.services.batch_jobs.on_submit = self.batch_runner.wake
         self._asgi: ASGIApp = ApiRouter(routes(), self._resolve_call, self._starlette())
 
     async def _resolve_call(self, request: Request, workspace: str | None, route: Route) -> Call:
@@ -71,7 +77,9 @@ class RunyardApp:
                 _redact(self.settings.backend_store_uri),
                 "on" if self.gate.enabled else "off",
             )
+            self.batch_runner.start()
             yield
+            self.batch_runner.stop()
             self.close()
 
         return Starlette(

@@ -126,6 +126,19 @@ SETTINGS: tuple[Setting, ...] = (
         30,
         "Token-endpoint attempts allowed per minute for each client id and each address.",
     ),
+    Setting(
+        "batch_roots",
+        str,
+        "",
+        "Comma-separated local folders that API batch jobs may read and write (cluster paths such as "
+        "hdfs:// or s3a:// are not restricted). Empty: anywhere with authentication off, nowhere with it on.",
+    ),
+    Setting(
+        "batch_concurrency",
+        int,
+        1,
+        "Batch jobs each server process runs at once (each in its own Spark process); 0: run none here.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -155,6 +168,8 @@ class Settings:
     insecure: bool = False
     access_token_ttl_s: int = 3600
     token_rate_limit: int = 30
+    batch_roots: str = ""
+    batch_concurrency: int = 1
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from runyard.api import access as acc
 from runyard.api import artifacts, experiments, oauth, openapi, server, workspaces
+from runyard.api import batch_jobs as bj
 from runyard.api import logged_models as lm
 from runyard.api import metrics as met
 from runyard.api import model_versions as mv
@@ -17,6 +18,7 @@ from runyard.api import runs as rn
 from runyard.api.call import Access, Route
 from runyard.api.wire import access as acc_w
 from runyard.api.wire import artifacts as art_w
+from runyard.api.wire import batch_jobs as bj_w
 from runyard.api.wire import experiments as exp_w
 from runyard.api.wire import logged_models as lm_w
 from runyard.api.wire import registry as rg_w
@@ -168,6 +170,11 @@ def routes() -> list[Route]:
         Route("GET", f"{_RY}/tokens", acc.list_tokens, acc_w.ListTokens, U),
         Route("POST", f"{_RY}/tokens/revoke", acc.revoke_token, acc_w.RevokeToken, U),
         Route("GET", f"{_RY}/audit", acc.audit, acc_w.ListAudit, M),
+        # -- batch jobs (runyard): Spark scoring of a registered model, run by the server --
+        Route("POST", f"{_RY}/batch-jobs", bj.create, bj_w.CreateBatchJob, W, summary="Submit a batch job"),
+        Route("GET", f"{_RY}/batch-jobs", bj.list_, bj_w.ListBatchJobs, R, summary="List batch jobs"),
+        Route("GET", f"{_RY}/batch-jobs/{{job_id}}", bj.get, None, R, summary="Get a batch job"),
+        Route("POST", f"{_RY}/batch-jobs/{{job_id}}/cancel", bj.cancel, None, W, summary="Cancel a job"),
     ]
 
 

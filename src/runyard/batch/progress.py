@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tqdm import tqdm
@@ -18,8 +19,20 @@ class SparkProgress:
     stages appear; for a scoring job that is one stage with one task per input split.
     """
 
-    def __init__(self, sc: SparkContext, group: str, *, enabled: bool = True, interval: float = 0.25) -> None:
+    def __init__(
+        self,
+        sc: SparkContext,
+        group: str,
+        *,
+        enabled: bool = True,
+        interval: float = 0.25,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> None:
         self.sc = sc
+        # Called with (tasks done, tasks known) when they change, e.g. by a batch job's child
+        # process to report progress to the server; works with or without the bar.
+        self.on_progress = on_progress
+        self._last = (-1, -1)
         self.group = group
         self.interval = interval
         self.enabled = enabled
@@ -30,6 +43,7 @@ class SparkProgress:
     def __enter__(self) -> SparkProgress:
         if self.enabled:
             self._bar = tqdm(total=0, unit="task", desc="scoring", dynamic_ncols=True)
+        if self.enabled or self.on_progress is not None:
             self._thread = threading.Thread(target=self._poll, name="runyard-progress", daemon=True)
             self._thread.start()
         return self
@@ -38,9 +52,9 @@ class SparkProgress:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+        if exc[0] is None and (self._bar is not None or self.on_progress is not None):
+            self._update()
         if self._bar is not None:
-            if exc[0] is None:
-                self._update()
             self._bar.close()
 
     def _poll(self) -> None:
@@ -60,6 +74,9 @@ class SparkProgress:
                 if stage is not None:
                     total += stage.numTasks
                     done += stage.numCompletedTasks
+        if self.on_progress is not None and (done, total) != self._last:
+            self._last = (done, total)
+            self.on_progress(done, max(total, done))
         bar = self._bar
         if bar is not None and (total != bar.total or done != bar.n):
             bar.total = max(total, done)

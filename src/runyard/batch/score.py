@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -151,6 +152,7 @@ def score(
     result_column: str = "prediction",
     overwrite: bool = False,
     progress: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> ScoreResult:
     """Apply ``model_uri`` to every row of ``input_path`` and write the rows plus ``result_column``."""
     import mlflow.pyfunc
@@ -191,7 +193,7 @@ def score(
     sc.setJobGroup(group, f"runyard batch score {model_uri}")
     start = time.perf_counter()
     try:
-        with SparkProgress(sc, group, enabled=progress):
+        with SparkProgress(sc, group, enabled=progress, on_progress=on_progress):
             writer.format(output_format).save(output_path)
     except BatchError:
         raise

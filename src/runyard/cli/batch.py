@@ -8,10 +8,16 @@ import time
 
 import click
 
+from runyard.cli.batch_jobs import COMMANDS as JOB_COMMANDS
+
 
 @click.group(short_help="Batch scoring on Spark.")
 def batch() -> None:
-    """Batch jobs on Spark (needs `pip install 'runyard[spark]'` and mlflow)."""
+    """Batch jobs on Spark.
+
+    `score` runs here (needs `pip install 'runyard[spark]'` and mlflow); `submit`, `jobs`, `status`
+    and `cancel` ask a Runyard server to run the job for a workspace.
+    """
 
 
 @batch.command("score")
@@ -99,5 +105,9 @@ def spark_session(master: str):  # -> pyspark.sql.SparkSession
     )
     return builder.getOrCreate()
 
+
+# submit / jobs / status / cancel: jobs the server runs, through its API (cli/batch_jobs.py).
+for _command in JOB_COMMANDS:
+    batch.add_command(_command)
 
 __all__ = ["batch"]

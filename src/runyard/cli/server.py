@@ -27,6 +27,8 @@ from runyard.config import SETTINGS, Settings
     "insecure",
     "access_token_ttl_s",
     "token_rate_limit",
+    "batch_roots",
+    "batch_concurrency",
 )
 def server(**flags: object) -> None:
     """Start the Runyard server.

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runyard.artifacts.object_store import configure as configure_object_stores
+from runyard.auth.mode import auth_enabled
 from runyard.config import Settings
 from runyard.services.access import AccessService
 from runyard.services.artifacts import ArtifactService
 from runyard.services.audit import AuditService
+from runyard.services.batch_jobs import BatchJobService
 from runyard.services.experiments import ExperimentService
 from runyard.services.logged_models import LoggedModelService
 from runyard.services.model_versions import ModelVersionService
@@ -34,6 +36,7 @@ class Services:
     access: AccessService
     oauth: OAuthService
     audit: AuditService
+    batch_jobs: BatchJobService
     users: UserService
 
 
@@ -54,6 +57,9 @@ def build_services(settings: Settings, db: Database) -> Services:
         access=access,
         oauth=OAuthService(db, settings.access_token_ttl_s, settings.token_rate_limit),
         audit=AuditService(db),
+        batch_jobs=BatchJobService(
+            db, settings.batch_roots, auth_enabled(settings), settings.access_token_ttl_s
+        ),
         users=UserService(db, access.changed),
     )
 
