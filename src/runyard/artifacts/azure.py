@@ -18,8 +18,10 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import importlib.util
 import re
 import secrets
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -60,6 +62,7 @@ class AzureBlobBackend(ObjectStoreBackend):
         self.prefix = clean_prefix(prefix)
         self._make_service = make_service
         self._client: Any = None
+        self._lock = threading.Lock()
 
     @classmethod
     def from_uri(cls, uri: str) -> AzureBlobBackend:
@@ -71,6 +74,10 @@ class AzureBlobBackend(ObjectStoreBackend):
                 "or abfss://container@account.dfs.core.windows.net/prefix."
             )
         account, suffix = host["account"], host["suffix"]
+        if importlib.util.find_spec("azure.storage.blob") is None:  # say so at start-up
+            raise InternalError(
+                f"Artifact storage at '{uri}' needs azure-storage-blob: pip install 'runyard[azure]'."
+            )
         conn = options().azure_connection_string
         if conn and _account_of(conn) not in (None, account):
             raise InvalidParameter(
@@ -85,8 +92,9 @@ class AzureBlobBackend(ObjectStoreBackend):
     @property
     def client(self) -> Any:
         """The container client, made on first use (building the backend makes no network call)."""
-        if self._client is None:
-            self._client = self._make_service().get_container_client(self.container)
+        with self._lock:
+            if self._client is None:
+                self._client = self._make_service().get_container_client(self.container)
         return self._client
 
     @contextlib.contextmanager

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import re
 import secrets
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -54,12 +56,15 @@ class S3Backend(ObjectStoreBackend):
         self.prefix = clean_prefix(prefix)
         self.endpoint_url = endpoint_url
         self._client: Any = client
+        self._lock = threading.Lock()
 
     @classmethod
     def from_uri(cls, uri: str) -> S3Backend:
         parsed = urlparse(uri)
         if not parsed.netloc:
             raise InvalidParameter(f"Invalid S3 URI '{uri}': use s3://bucket/optional/prefix.")
+        if importlib.util.find_spec("boto3") is None:  # say so at start-up, not on the first upload
+            raise InternalError(f"Artifact storage at '{uri}' needs boto3: pip install 'runyard[s3]'.")
         return cls(parsed.netloc, parsed.path, options().s3_endpoint_url)
 
     def __repr__(self) -> str:
@@ -68,16 +73,15 @@ class S3Backend(ObjectStoreBackend):
     @property
     def client(self) -> Any:
         """Made on first use (building the backend makes no network call); thread-safe."""
-        if self._client is None:
-            try:
+        with self._lock:  # boto3's default session is not safe to build clients from concurrently
+            if self._client is None:
                 import boto3
                 from botocore.config import Config
-            except ImportError:
-                raise InternalError(
-                    "s3:// artifact storage needs boto3: pip install 'runyard[s3]'."
-                ) from None
-            config = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32)
-            self._client = boto3.client("s3", endpoint_url=self.endpoint_url, config=config)
+
+                config = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32)
+                self._client = boto3.session.Session().client(
+                    "s3", endpoint_url=self.endpoint_url, config=config
+                )
         return self._client
 
     def _call(self, method: str, **kwargs: Any) -> Any:
@@ -224,7 +228,8 @@ class S3Backend(ObjectStoreBackend):
         check_part_number(part_number)
         folder = self._upload(path, upload_id)
         md5 = hashlib.md5(usedforsecurity=False)
-        with tempfile.SpooledTemporaryFile(max_size=PART_SIZE) as spool:
+        # Spilled to disk past 1 MiB: clients upload many parts at once, each would hold its buffer.
+        with tempfile.SpooledTemporaryFile(max_size=CHUNK_SIZE) as spool:
             size = 0
             for chunk in chunks:
                 spool.write(chunk)
