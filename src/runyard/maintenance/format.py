@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from sqlalchemy import Float, Table
 
 from runyard.errors import InvalidParameter
@@ -63,6 +64,13 @@ TABLE_NAMES: tuple[str, ...] = (
 )
 
 _SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+_ENCODE = msgspec.json.Encoder().encode
+_DECODE = msgspec.json.Decoder(list).decode
+
+
+def _float_positions(name: str, cols: list[str]) -> list[int]:
+    floats = {c.name for c in table(name).columns if isinstance(c.type, Float)}
+    return [i for i, c in enumerate(cols) if c in floats]
 
 
 def table(name: str) -> Table:
@@ -87,13 +95,19 @@ class TableWriter:
         self.name = name
         self.rows = 0
         self.file = f"{TABLES_DIR}/{name}.jsonl"
-        self._f = open(folder / self.file, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._f = open(folder / self.file, "wb")  # noqa: SIM115 - closed in close()
+        self._floats = _float_positions(name, columns(name))
 
     def write(self, rows: list[tuple]) -> None:
-        self._f.writelines(
-            json.dumps([_encode(v) for v in row], ensure_ascii=False, separators=(",", ":")) + "\n"
-            for row in rows
-        )
+        at = self._floats
+        lines = []
+        for row in rows:
+            values = list(row)
+            for i in at:
+                values[i] = _encode(values[i])
+            lines.append(_ENCODE(values))
+        if lines:
+            self._f.write(b"\n".join(lines) + b"\n")
         self.rows += len(rows)
 
     def close(self) -> dict[str, Any]:
@@ -139,17 +153,22 @@ def read_rows(
     if spec is None:
         return
     cols = spec["columns"]
-    floats = {c.name for c in table(name).columns if isinstance(c.type, Float)}
+    at = _float_positions(name, cols)
     out: list[dict[str, Any]] = []
-    with open(folder / spec["file"], encoding="utf-8") as f:
-        for line in f:
+    with open(folder / spec["file"], "rb") as f:
+        for number, line in enumerate(f, 1):
             if not line.strip():
                 continue
-            row = dict(zip(cols, json.loads(line), strict=True))
-            for c in floats:
-                if isinstance(row.get(c), str):
-                    row[c] = _SPECIAL[row[c]]
-            out.append(row)
+            try:
+                values = _DECODE(line)
+                for i in at:
+                    if values[i].__class__ is str:
+                        values[i] = _SPECIAL[values[i]]
+                out.append(dict(zip(cols, values, strict=True)))
+            except (msgspec.DecodeError, ValueError, KeyError, TypeError) as exc:
+                raise InvalidParameter(
+                    f"Line {number} of '{folder / spec['file']}' is not a valid row of {name}: {exc}."
+                ) from None
             if len(out) >= batch:
                 yield out
                 out = []

@@ -63,7 +63,26 @@ def stream_rows(
 def insert_rows(conn: Connection, table: Table, wid: int, rows: list[dict[str, Any]]) -> None:
     for row in rows:
         row["workspace_id"] = wid
-    conn.execute(table.insert(), rows)
+    names = [c.name for c in table.columns]
+    missing = [c for c in table.columns if c.name not in rows[0]] if rows else []
+    for row in rows:  # columns the export left out take their server default
+        for c in missing:
+            row[c.name] = c.server_default.arg if c.server_default is not None else None  # type: ignore[attr-defined]
+    cols = ", ".join(f'"{n}"' for n in names)
+    if conn.dialect.name != "postgresql":
+        # The driver's executemany: SQLAlchemy's per-row bind processing would triple the time.
+        marks = ", ".join("?" for _ in names)
+        conn.exec_driver_sql(
+            f'INSERT INTO "{table.name}" ({cols}) VALUES ({marks})',
+            [tuple(r[n] for n in names) for r in rows],
+        )
+        return
+    # COPY is several times faster than batched INSERTs for the big tables (metric history),
+    # and runs inside the same transaction as everything else.
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([row.get(n) for n in names])
 
 
 # -- checks before an import ------------------------------------------------------------------
