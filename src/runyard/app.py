@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -51,7 +52,8 @@ class RunyardApp:
             self.services.batch_jobs, settings.host, settings.port, settings.batch_concurrency
         )
         self.services.batch_jobs.on_submit = self.batch_runner.wake
-        self._asgi: ASGIApp = ApiRouter(routes(), self._resolve_call, self._starlette())
+        self._router = ApiRouter(routes(), self._resolve_call, self._starlette())
+        self._asgi: ASGIApp = self._router
 
     async def _resolve_call(self, request: Request, workspace: str | None, route: Route) -> Call:
         return await self.gate.resolve(request, workspace, route)
@@ -71,6 +73,10 @@ class RunyardApp:
 
         @contextlib.asynccontextmanager
         async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+            # Everything loaded so far (modules, routes, SQL) lives as long as the process:
+            # take it out of the collector's sight, so each collection scans only requests'
+            # objects. Collections were a fifth of a search request's time before.
+            gc.freeze()
             log.info(
                 "Runyard %s serving %s (authentication %s)",
                 __version__,
@@ -96,6 +102,7 @@ class RunyardApp:
         await self._asgi(scope, receive, send)
 
     def close(self) -> None:
+        self._router.close()
         self.db.close()
 
 

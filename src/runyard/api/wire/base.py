@@ -7,7 +7,9 @@ import math
 import msgspec
 
 
-class Message(msgspec.Struct, omit_defaults=True, kw_only=True):
+# gc=False: messages are trees, never cycles, so the garbage collector need not track them;
+# a search page builds tens of thousands and tracking them cost a good part of its time.
+class Message(msgspec.Struct, omit_defaults=True, kw_only=True, gc=False):
     """A request or response body. Unset (default) fields are left out of the JSON."""
 
 

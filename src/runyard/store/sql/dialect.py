@@ -14,9 +14,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 
 def dialect_insert(conn: Connection, table: Table) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+    return insert_for(conn.dialect.name, table)
+
+
+def insert_for(dialect_name: str, table: Table) -> Any:
+    """The dialect's own insert(), which knows ``ON CONFLICT``."""
+    return postgresql.insert(table) if dialect_name == "postgresql" else sqlite.insert(table)
 
 
 def insert_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]] | dict[str, Any]) -> None:

@@ -1,7 +1,7 @@
 """Database connections: SQLite pragmas, the single SQLite writer, PostgreSQL retries.
 
-All writes go through :meth:`Database.write`. On SQLite one writer thread owns the only
-write connection and commits queued operations together (group commit): no request ever
+All writes go through :meth:`Database.write`. On SQLite one connection does every write and
+commits queued operations together (group commit, led by a caller): no request ever
 sees "database is locked", and 64 concurrent writers cost one fsync per group instead of
 one each. Each operation runs inside its own SAVEPOINT so a failing one is rolled back
 alone and its caller gets its own error. On PostgreSQL each write is its own transaction,
@@ -11,9 +11,9 @@ retried on serialization failures and deadlocks.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -77,52 +77,59 @@ def _make_sqlite_engine(url: str, pool_size: int, begin: str) -> Engine:
 
 
 class _GroupWriter:
-    """One thread, one connection; commits whatever is queued in a single transaction."""
+    """The only SQLite write connection, and group commit without a thread of its own.
+
+    A caller queues its operation; if nobody is committing, it becomes the leader and commits
+    everything queued (its own operation included) in one transaction, in its own thread.
+    Callers arriving meanwhile wait for the leader to finish, then either find their
+    operation committed or lead the next group. A lone writer so pays no thread hand-off,
+    and a burst still costs one commit per group.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._queue: queue.SimpleQueue[tuple[Callable[[Connection], object], Future] | None] = (
-            queue.SimpleQueue()
-        )
-        self._thread = threading.Thread(target=self._run, name="runyard-sqlite-writer", daemon=True)
-        self._thread.start()
+        self._conn: Connection | None = None
+        self._pending: deque[tuple[Callable[[Connection], object], Future]] = deque()
+        self._cond = threading.Condition()
+        self._leading = False
+        self._closed = False
 
     def submit(self, fn: Callable[[Connection], T]) -> T:
         fut: Future = Future()
-        self._queue.put((fn, fut))
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the database is closed")
+            self._pending.append((fn, fut))
+            while self._leading and not fut.done():
+                self._cond.wait()
+            if fut.done():
+                return fut.result()
+            self._leading = True
+        try:
+            while not fut.done():
+                with self._cond:
+                    count = min(len(self._pending), _MAX_GROUP)
+                    batch = [self._pending.popleft() for _ in range(count)]
+                self._commit_group(self._connection(), batch)
+        finally:
+            with self._cond:
+                self._leading = False
+                self._cond.notify_all()
         return fut.result()
 
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = self._engine.connect()
+        return self._conn
+
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=10)
-
-    def _drain(self, first: tuple) -> tuple[list[tuple], bool]:
-        batch = [first]
-        stop = False
-        while len(batch) < _MAX_GROUP:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is None:
-                stop = True
-                break
-            batch.append(item)
-        return batch, stop
-
-    def _run(self) -> None:
-        conn = self._engine.connect()
-        try:
-            while True:
-                first = self._queue.get()
-                if first is None:
-                    return
-                batch, stop = self._drain(first)
-                self._commit_group(conn, batch)
-                if stop:
-                    return
-        finally:
-            conn.close()
+        with self._cond:
+            self._closed = True
+            while self._leading:
+                self._cond.wait(timeout=10)
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     def _commit_group(self, conn: Connection, batch: list[tuple]) -> None:
         results: list[tuple[Future, bool, object]] = []
@@ -169,6 +176,7 @@ class Database:
         if self.sqlite:
             self.engine = _make_sqlite_engine(self.url, pool_size, "BEGIN")
             self._write_engine = _make_sqlite_engine(self.url, 1, "BEGIN IMMEDIATE")
+            self._writer = _GroupWriter(self._write_engine)
         else:
             options = f"-c statement_timeout={statement_timeout_ms}" if statement_timeout_ms else ""
             self.engine = create_engine(
@@ -197,7 +205,7 @@ class Database:
     def write(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn(conn)`` in a write transaction and return its result once committed."""
         if self.sqlite:
-            self.start()
+            self.start()  # only does something after close()
             assert self._writer is not None
             return self._writer.submit(fn)
         delay = 0.01

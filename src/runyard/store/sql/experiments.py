@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, Select, delete, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, insert, select, update
 
 from runyard.entities import Experiment
 from runyard.search import SearchEntity, parse_experiment_filter, parse_order_by
 from runyard.store.sql.dialect import dialect_insert, fetch_raw, in_ids
+from runyard.store.sql.prepared import Prepared
 from runyard.store.sql.schema import experiment_tags, experiments, runs
 from runyard.store.sql.search import select_experiment_ids
 
@@ -44,11 +45,21 @@ def _load(conn: Connection, wid: int, stmt: Select) -> list[Experiment]:
     return [Experiment(*r, tags[r[0]]) for r in rows]
 
 
-def get(conn: Connection, wid: int, experiment_id: int) -> Experiment | None:
-    found = _load(
-        conn, wid, select(experiments).where(_cols.workspace_id == wid, _cols.experiment_id == experiment_id)
+# experiments/get is on the path of nearly every client session: prepared once.
+_W, _E = bindparam("wid"), bindparam("eid")
+_BY_ID = Prepared(lambda _d: select(*_COLUMNS).where(_cols.workspace_id == _W, _cols.experiment_id == _E))
+_TAGS_BY_ID = Prepared(
+    lambda _d: select(experiment_tags.c.key, experiment_tags.c.value).where(
+        experiment_tags.c.workspace_id == _W, experiment_tags.c.experiment_id == _E
     )
-    return found[0] if found else None
+)
+
+
+def get(conn: Connection, wid: int, experiment_id: int) -> Experiment | None:
+    row = _BY_ID.first(conn, wid=wid, eid=experiment_id)
+    if row is None:
+        return None
+    return Experiment(*row, dict(_TAGS_BY_ID.rows(conn, wid=wid, eid=experiment_id)))
 
 
 def get_by_name(conn: Connection, wid: int, name: str) -> Experiment | None:

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Select, delete, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, insert, select, update
 
 from runyard.store.sql import inputs as inputs_sql
 from runyard.store.sql import metrics as metrics_sql
-from runyard.store.sql.dialect import dialect_insert, fetch_raw, in_ids
+from runyard.store.sql.dialect import dialect_insert, fetch_raw, in_ids, insert_for
+from runyard.store.sql.prepared import Prepared
 from runyard.store.sql.schema import experiments, params, runs, tags
 
 _c = runs.c
@@ -77,28 +78,42 @@ class RunState:
 
 
 # -- single-run reads and writes --------------------------------------------------------
+# The statements of runs/create and of every logging call's run check, prepared once.
+_W, _R = bindparam("wid"), bindparam("run_id")
+_STATE = Prepared(
+    lambda _d: select(_c.experiment_id, _c.lifecycle_stage).where(_c.workspace_id == _W, _c.run_uuid == _R)
+)
+_INFO_BY_ID = Prepared(lambda _d: select(*_INFO).where(_c.workspace_id == _W, _c.run_uuid == _R))
+_EXPERIMENT_FOR_RUN = Prepared(
+    lambda _d: select(experiments.c.artifact_location, experiments.c.lifecycle_stage).where(
+        experiments.c.workspace_id == _W, experiments.c.experiment_id == bindparam("eid")
+    )
+)
+_RUN_COLUMNS = (
+    "run_uuid", "workspace_id", "experiment_id", "name", "user_id", "status", "start_time",
+    "end_time", "deleted_time", "lifecycle_stage", "artifact_uri",
+)  # fmt: skip
+_INSERT_RUN = Prepared(lambda _d: insert(runs).values({c: bindparam(c) for c in _RUN_COLUMNS}))
+_TAG_COLUMNS = ("workspace_id", "run_uuid", "key", "value")
+_INSERT_TAGS = Prepared(lambda _d: insert(tags).values({c: bindparam(c) for c in _TAG_COLUMNS}))
+_INSERT_PARAMS = Prepared(
+    lambda d: insert_for(d, params).values({c: bindparam(c) for c in _TAG_COLUMNS}).on_conflict_do_nothing()
+)
 
 
 def state(conn: Connection, wid: int, run_id: str) -> RunState | None:
-    r = conn.execute(
-        select(_c.experiment_id, _c.lifecycle_stage).where(_c.workspace_id == wid, _c.run_uuid == run_id)
-    ).first()
+    r = _STATE.first(conn, wid=wid, run_id=run_id)
     return RunState(*r) if r else None
 
 
 def get_info(conn: Connection, wid: int, run_id: str) -> RunInfo | None:
-    r = conn.execute(select(*_INFO).where(_c.workspace_id == wid, _c.run_uuid == run_id)).first()
+    r = _INFO_BY_ID.first(conn, wid=wid, run_id=run_id)
     return RunInfo(*r) if r else None
 
 
 def experiment_for_run(conn: Connection, wid: int, experiment_id: int) -> tuple[str | None, str] | None:
     """(artifact_location, lifecycle_stage) of the experiment a new run goes into."""
-    e = experiments.c
-    r = conn.execute(
-        select(e.artifact_location, e.lifecycle_stage).where(
-            e.workspace_id == wid, e.experiment_id == experiment_id
-        )
-    ).first()
+    r = _EXPERIMENT_FOR_RUN.first(conn, wid=wid, eid=experiment_id)
     return (r[0], r[1]) if r else None
 
 
@@ -113,26 +128,25 @@ def existing_ids(conn: Connection, wid: int, run_ids: Sequence[str]) -> set[str]
 
 
 def insert_run(conn: Connection, wid: int, info: RunInfo, run_tags: dict[str, str | None]) -> None:
-    conn.execute(
-        insert(runs).values(
-            run_uuid=info.run_id,
-            workspace_id=wid,
-            experiment_id=info.experiment_id,
-            name=info.run_name,
-            user_id=info.user_id,
-            status=info.status,
-            start_time=info.start_time,
-            end_time=info.end_time,
-            deleted_time=None,
-            lifecycle_stage=info.lifecycle_stage,
-            artifact_uri=info.artifact_uri,
-        )
+    _INSERT_RUN.run(
+        conn,
+        run_uuid=info.run_id,
+        workspace_id=wid,
+        experiment_id=info.experiment_id,
+        name=info.run_name,
+        user_id=info.user_id,
+        status=info.status,
+        start_time=info.start_time,
+        end_time=info.end_time,
+        deleted_time=None,
+        lifecycle_stage=info.lifecycle_stage,
+        artifact_uri=info.artifact_uri,
     )
-    if run_tags:  # a new run has no tags yet: a plain insert, no upsert needed
-        rows = [
-            {"workspace_id": wid, "run_uuid": info.run_id, "key": k, "value": v} for k, v in run_tags.items()
-        ]
-        conn.execute(insert(tags), rows)
+    # A new run has no tags yet: a plain insert, no upsert needed.
+    _INSERT_TAGS.run_many(
+        conn,
+        ({"workspace_id": wid, "run_uuid": info.run_id, "key": k, "value": v} for k, v in run_tags.items()),
+    )
 
 
 def update_run(conn: Connection, wid: int, run_id: str, **values: object) -> None:
@@ -169,7 +183,8 @@ def insert_params(conn: Connection, wid: int, run_id: str, values: dict[str, str
     """
     keys = sorted(values)
     rows = [{"workspace_id": wid, "run_uuid": run_id, "key": k, "value": values[k]} for k in keys]
-    conn.execute(dialect_insert(conn, params).on_conflict_do_nothing(), rows)
+    if _INSERT_PARAMS.run_many(conn, rows) == len(rows):
+        return dict(values)  # every key was new: what is stored is what was given
     stored = conn.execute(
         select(params.c.key, params.c.value).where(
             params.c.workspace_id == wid, params.c.run_uuid == run_id, params.c.key.in_(keys)
