@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+import time
 
 import requests
 from playwright.sync_api import expect
@@ -81,6 +83,8 @@ def test_run_page_draws_every_metric_and_previews_artifacts(seeded: Seeded, page
     loss = page.locator(".chartbox", has_text="loss").locator("polyline.series")
     drawn = int(loss.get_attribute("data-points"))
     assert 200 <= drawn <= 2000 < LONG_STEPS  # downsampled on the server
+    assert loss.get_attribute("data-total") == str(LONG_STEPS)
+    expect(page.locator(".chartbox", has_text="loss").locator("polygon.band")).to_have_count(1)
     acc = page.locator(".chartbox", has_text="accuracy").locator("polyline.series")
     assert acc.get_attribute("data-points") == "120"  # short histories arrive whole
     # Smoothing adds the raw line under the smoothed one; time on the x axis redraws.
@@ -102,7 +106,10 @@ def test_run_page_draws_every_metric_and_previews_artifacts(seeded: Seeded, page
     page.get_by_role("link", name="curve.png").click()
     image = page.locator("#artifact-preview img")
     expect(image).to_be_visible()
-    assert image.evaluate("img => img.naturalWidth") == 24
+    deadline = time.monotonic() + 10
+    while image.evaluate("img => img.complete && img.naturalWidth") == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert image.evaluate("img => img.naturalWidth") == 24  # the browser decoded the PNG
     shot(page, "06b-run-image")
     _no_errors(page)
 
@@ -113,7 +120,17 @@ def test_chart_data_is_downsampled_for_many_runs(seeded: Seeded):
     assert r.status_code == 200
     series = r.json()["series"]
     assert [len(s["points"]) for s in series] == [500, 120, 120, 120]
-    assert series[0]["points"][-1][0] == LONG_STEPS - 1  # the last point is always kept
+    assert [len(s["band"]) for s in series] == [500, 0, 0, 0]
+    assert series[0]["total"] == LONG_STEPS
+    # The line spans the whole history; each bucket's band holds its mean.
+    assert series[0]["points"][0][0] == 0 and series[0]["points"][-1][0] == LONG_STEPS - 1
+    assert all(
+        lo <= p[2] <= hi for p, (_s, lo, hi) in zip(series[0]["points"], series[0]["band"], strict=True)
+    )
+    assert series[1]["points"][:2] == [
+        [0, series[1]["points"][0][1], 2.0],
+        [1, series[1]["points"][1][1], 2 * math.exp(-1 / 40)],
+    ]
     bad = requests.get(f"{seeded.url}/w/default/charts/metrics?key=loss", timeout=30)
     assert bad.status_code == 400 and bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"
 

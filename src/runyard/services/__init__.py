@@ -13,6 +13,7 @@ from runyard.services.audit import AuditService
 from runyard.services.batch_jobs import BatchJobService
 from runyard.services.experiments import ExperimentService
 from runyard.services.logged_models import LoggedModelService
+from runyard.services.metric_charts import MetricChartService
 from runyard.services.model_versions import ModelVersionService
 from runyard.services.oauth import OAuthService
 from runyard.services.registry import RegistryService
@@ -38,6 +39,7 @@ class Services:
     audit: AuditService
     batch_jobs: BatchJobService
     users: UserService
+    metric_charts: MetricChartService
 
 
 def build_services(settings: Settings, db: Database) -> Services:
@@ -61,6 +63,7 @@ def build_services(settings: Settings, db: Database) -> Services:
             db, settings.batch_roots, auth_enabled(settings), settings.access_token_ttl_s
         ),
         users=UserService(db, access.changed),
+        metric_charts=MetricChartService(db),
     )
 
 

@@ -88,8 +88,9 @@
       var t0 = sr.points.length ? sr.points[0][1] : 0;
       var xs = sr.points.map(function (p) { return s.x === "step" ? p[0] : s.x === "time" ? p[1] : (p[1] - t0) / 1000; });
       var raw = sr.points.map(function (p) { return p[2] === null || (s.log && p[2] <= 0) ? null : p[2]; });
+      var band = (sr.band || []).map(function (b, j) { return [xs[j], b[1], b[2]]; });
       return {name: label === "run" ? sr.run_name : sr.key, xs: xs, raw: raw, ys: smooth(raw, s.smoothing),
-              color: COLORS[i % COLORS.length]};
+              band: band, total: sr.total, color: COLORS[i % COLORS.length]};
     });
     var xlo = Infinity, xhi = -Infinity, ylo = Infinity, yhi = -Infinity;
     prepared.forEach(function (p) {
@@ -122,12 +123,21 @@
     });
     var lines = el("g", {"class": "lines"}, svg);
     prepared.forEach(function (p) {
+      // A bucketed history: shade each bucket's min-max range behind the mean line.
+      var upper = [], lower = [];
+      p.band.forEach(function (b) {
+        if (b[1] === null || b[2] === null || (s.log && b[1] <= 0)) return;
+        upper.push(sx(b[0]).toFixed(1) + "," + sy(b[2]).toFixed(1));
+        lower.unshift(sx(b[0]).toFixed(1) + "," + sy(b[1]).toFixed(1));
+      });
+      if (upper.length) el("polygon", {points: upper.concat(lower).join(" "), "class": "band", fill: p.color}, lines);
       var draw = function (ys, cls) {
         var pts = [];
         for (var i = 0; i < ys.length; i++) if (ys[i] !== null) pts.push(sx(p.xs[i]).toFixed(1) + "," + sy(ys[i]).toFixed(1));
         var line = el("polyline", {points: pts.join(" "), "class": cls, stroke: p.color}, lines);
         line.setAttribute("data-points", String(pts.length));
         line.setAttribute("data-name", p.name);
+        line.setAttribute("data-total", String(p.total));
       };
       if (s.smoothing > 0) draw(p.raw, "raw");
       draw(p.ys, "series");
