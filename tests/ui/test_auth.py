@@ -106,6 +106,18 @@ def test_an_owner_sees_the_access_page(team: Team, page):
     assert "rita" in members and "carl" in members
     assert "role.grant" in page.locator("#audit").inner_text()
     shot(page, "14-access")
+    team.srv.admin.add_user("vera")
+    page.fill("#grant-principal", "vera")
+    page.select_option("#grant-role", "contributor")
+    page.locator("#grant").click()
+    assert page.locator("#notice").inner_text() == "vera is now contributor in default."
+    assert "vera" in page.locator("#members").inner_text()
+    page.locator("#members tr", has_text="vera").get_by_role("button", name="Remove").click()
+    assert page.locator("#notice").inner_text() == "Removed vera from default."
+    assert "vera" not in page.locator("#members").inner_text()
+    page.fill("#grant-principal", "nobody-here")
+    page.locator("#grant").click()
+    assert "No user or service principal named 'nobody-here'" in page.locator("#error-message").inner_text()
 
 
 def test_device_code_is_approved_from_the_signed_in_session(team: Team, page):

@@ -45,6 +45,7 @@ def ui_routes(services: Services, auth_on: bool) -> list[BaseRoute]:
         Route(ws + "/endpoints", page(endpoints.endpoints, R), methods=["GET"]),
         Route(ws + "/endpoints/{name}", page(endpoints.endpoint, R), methods=["GET"]),
         Route(ws + "/access", page(access.access_page, M), methods=["GET"]),
+        Route(ws + "/access/members", page(access.change_role, M), methods=["POST"]),
     ]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
+from runyard.api.call import Access
+from runyard.entities import ROLES
 from runyard.errors import InvalidState, RunyardError, Unauthenticated
 from runyard.ui.web import SESSION_COOKIE, Ctx, safe_next, set_cookie
 
@@ -57,7 +59,22 @@ def access_page(ctx: Ctx) -> Response:
         token_note=token_note,
         audit=audit.items,
         next_token=audit.next_page_token,
+        roles=ROLES,
+        message=ctx.param("message"),
     )
+
+
+def change_role(ctx: Ctx) -> Response:
+    """Owners grant a role (or change it) and remove members from the access page."""
+    ctx.require(Access.MANAGE)
+    who = ctx.field("principal").strip()
+    if ctx.field("action") == "revoke":
+        ctx.services.access.revoke(ctx.principal, ctx.ws, who)
+        note = f"Removed {who} from {ctx.ws.name}."
+    else:
+        member = ctx.services.access.grant(ctx.principal, ctx.ws, who, ctx.field("role"))
+        note = f"{member.principal} is now {member.role} in {ctx.ws.name}."
+    return ctx.redirect(ctx.url("/access", message=note))
 
 
 def device_form(ctx: Ctx) -> Response:
@@ -84,4 +101,4 @@ def device_decide(ctx: Ctx) -> Response:
     return ctx.render("device.html", code=code, result=result, ok=True)
 
 
-__all__ = ["access_page", "device_decide", "device_form", "signin", "signin_form", "signout"]
+__all__ = ["access_page", "change_role", "device_decide", "device_form", "signin", "signin_form", "signout"]
