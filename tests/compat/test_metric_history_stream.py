@@ -64,3 +64,27 @@ def test_streamed_history_edge_cases(client, unique):
     bad = _history(client.tracking_uri, run_id=run_id, metric_key="m", page_token="not-a-token")
     assert bad.status_code == 400
     assert bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+def test_keyset_pages_step_over_nan_points_and_repeats(client, unique):
+    run_id = client.create_run(client.create_experiment(f"keyset-{unique}")).info.run_id
+    points = [Metric("m", math.nan, 5, 0), Metric("m", math.nan, 5, 1), Metric("m", 2.0, 5, 1)]
+    client.log_batch(run_id, metrics=points)
+    client.log_batch(run_id, metrics=points)
+    seen, token = [], None
+    for _ in range(5):
+        params = {"run_id": run_id, "metric_key": "m", "max_results": 1}
+        page = _history(client.tracking_uri, **params, **({"page_token": token} if token else {})).json()
+        seen += [(m["step"], m["value"]) for m in page.get("metrics", [])]
+        token = page.get("next_page_token")
+        if not token:
+            break
+    # One point per page, each once; NaN sorts as the 0 it is stored as (MLflow does the same).
+    assert seen == [(0, "NaN"), (1, "NaN"), (1, 2.0)]
+
+    first = _history(client.tracking_uri, run_id=run_id, metric_key="m", max_results=1).json()
+    other = _history(
+        client.tracking_uri, run_id=run_id, metric_key="x", max_results=1, page_token=first["next_page_token"]
+    )
+    assert other.status_code == 400
+    assert "another run or metric" in other.json()["message"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import msgspec
@@ -31,8 +32,8 @@ def _streamed(stream: HistoryStream) -> Iterator[bytes]:
     opened = False
     for chunk in stream:
         points = [
-            w.Metric(key=stream.key, value=wire_float(value), timestamp=ts, step=step)
-            for value, ts, step, _nan in chunk
+            w.Metric(key=stream.key, value=wire_float(math.nan if nan else value), timestamp=ts, step=step)
+            for value, ts, step, nan in chunk
         ]
         body = _encoder.encode(points)[1:-1]  # the list's items, without its brackets
         yield (b"," if opened else b'{"metrics":[') + body

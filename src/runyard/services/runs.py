@@ -15,15 +15,13 @@ from runyard.errors import InvalidParameter, NotFound
 from runyard.search import (
     SearchEntity,
     SearchSyntaxError,
-    decode_page_token,
-    encode_page_token,
     parse_order_by,
     parse_run_filter,
     query_fingerprint,
 )
 from runyard.services import validation as v
 from runyard.services.clock import now_ms
-from runyard.services.history_stream import HistoryStream
+from runyard.services.history_stream import HistoryStream, decode_position, encode_position
 from runyard.services.paging import Page, lifecycle_stages, offset_page, view_type
 from runyard.services.run_logging import (
     RUN_NAME_TAG,
@@ -338,18 +336,20 @@ class RunService:
         page_token: str | None,
     ) -> Page[tuple[str, float, int, int]]:
         """A metric's values in (timestamp, step, value) order; all of them without max_results."""
-        rid, key, max_results, offset, fingerprint = self._history_query(
+        rid, key, max_results, after, fingerprint = self._history_query(
             ws, run_id, key, max_results, page_token
         )
         with self._db.read() as conn:
             if not sql.exists(conn, ws.id, rid):
                 raise run_not_found(rid)
             points = metrics_sql.history(
-                conn, ws.id, rid, key, offset, None if max_results is None else max_results + 1
+                conn, ws.id, rid, key, after, None if max_results is None else max_results + 1
             )
+        token = None
         if max_results is not None and len(points) > max_results:
-            return Page(points[:max_results], encode_page_token(offset + max_results, fingerprint))
-        return Page(points)
+            points = points[:max_results]
+            token = encode_position(metrics_sql.position(points[-1]), fingerprint)
+        return Page([(key, metrics_sql.wire_value(p), p[1], p[2]) for p in points], token)
 
     def metric_history_stream(
         self,
@@ -360,13 +360,13 @@ class RunService:
         page_token: str | None,
     ) -> HistoryStream:
         """The page :meth:`metric_history` would return, read in chunks: memory stays flat."""
-        rid, key, max_results, offset, fingerprint = self._history_query(
+        rid, key, max_results, after, fingerprint = self._history_query(
             ws, run_id, key, max_results, page_token
         )
         with self._db.read() as conn:  # errors surface now, before anything is streamed
             if not sql.exists(conn, ws.id, rid):
                 raise run_not_found(rid)
-        return HistoryStream(self._db, ws.id, rid, key, offset, max_results, fingerprint)
+        return HistoryStream(self._db, ws.id, rid, key, after, max_results, fingerprint)
 
     def _history_query(
         self,
@@ -375,8 +375,8 @@ class RunService:
         key: str | None,
         max_results: int | None,
         page_token: str | None,
-    ) -> tuple[str, str, int | None, int, str]:
-        """(run_id, key, max_results, offset, fingerprint) of a valid get-history request."""
+    ) -> tuple[str, str, int | None, metrics_sql.Position | None, str]:
+        """(run_id, key, max_results, page start, fingerprint) of a valid get-history request."""
         rid = require_run_id(run_id)
         if not key:
             raise missing("metric_key")
@@ -389,10 +389,10 @@ class RunService:
             max_results = min(max_results, 2**62)  # more than any history holds; keeps LIMIT in int64
         fingerprint = query_fingerprint("metric-history", ws.id, rid, key)
         try:
-            offset = decode_page_token(page_token, fingerprint)
+            after = decode_position(page_token, fingerprint)
         except SearchSyntaxError as exc:
             raise _search_error(exc) from None
-        return rid, key, max_results, offset, fingerprint
+        return rid, key, max_results, after, fingerprint
 
     def metric_history_sampled(
         self,

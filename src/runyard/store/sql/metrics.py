@@ -16,12 +16,14 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Integer,
+    Select,
     cast,
     func,
     literal,
     or_,
     select,
     text,
+    tuple_,
 )
 
 from runyard.store.sql.dialect import fetch_raw, in_ids
@@ -107,51 +109,66 @@ def latest_for_runs(conn: Connection, wid: int, run_ids: Sequence[str]) -> list[
     return fetch_raw(conn, stmt)
 
 
-def history(
-    conn: Connection, wid: int, run_id: str, key: str, offset: int, limit: int | None
-) -> list[tuple[str, float, int, int]]:
-    """One page of a metric's history in MLflow's order: timestamp, step, value.
+# Where a history page ends: the stored (timestamp, step, value, is_nan) of its last point.
+Position = tuple[int, int, float, bool]
+# A point as stored: (value, timestamp, step, is_nan); value is 0 where is_nan is set.
+StoredPoint = tuple[float, int, int, bool]
 
-    An identical point logged twice (a client repeating a log-batch whose answer it never got)
-    is returned once, as MLflow stores it once; DISTINCT keeps the write path free of that check.
+
+def _history_stmt(wid: int, run_id: str, key: str, after: Position | None, limit: int | None) -> Select:
+    """A metric's points in MLflow's order (timestamp, step, value) after ``after``.
+
+    The order is ix_metrics_run_key_time's, so pages (keyset, not OFFSET) and whole histories
+    come straight off the index. An identical point logged twice (a client repeating a
+    log-batch whose answer it never got) is returned once, as MLflow stores it once; DISTINCT
+    keeps the write path free of that check (duplicates sit next to each other in the index).
     """
     m = metrics.c
-    stmt = (
-        select(m.key, m.value, m.timestamp, m.step, m.is_nan)
-        .distinct()
-        .where(m.workspace_id == wid, m.run_uuid == run_id, m.key == key)
-        .order_by(m.timestamp, m.step, m.value, m.is_nan)
-        .offset(offset)
-    )
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return [(k, _value(v, nan), ts, step) for k, v, ts, step, nan in fetch_raw(conn, stmt)]
-
-
-def history_chunks(
-    conn: Connection, wid: int, run_id: str, key: str, offset: int, limit: int | None, chunk: int
-) -> Iterator[list[tuple[float, int, int, bool]]]:
-    """The same rows as :func:`history`, ``chunk`` at a time, as (value, timestamp, step, is_nan).
-
-    A server-side cursor on PostgreSQL (SQLite steps its cursor lazily anyway), so a history of
-    millions of points never sits in memory at once.
-    """
-    m = metrics.c
+    order = (m.timestamp, m.step, m.value, m.is_nan)
     stmt = (
         select(m.value, m.timestamp, m.step, m.is_nan)
         .distinct()
         .where(m.workspace_id == wid, m.run_uuid == run_id, m.key == key)
-        .order_by(m.timestamp, m.step, m.value, m.is_nan)
-        .offset(offset)
+        .order_by(*order)
     )
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    result = conn.execution_options(yield_per=chunk).execute(stmt)
+    if after is not None:
+        stmt = stmt.where(
+            tuple_(*order) > tuple_(*(literal(v, c.type) for v, c in zip(after, order, strict=True)))
+        )
+    return stmt if limit is None else stmt.limit(limit)
+
+
+def history(
+    conn: Connection, wid: int, run_id: str, key: str, after: Position | None, limit: int | None
+) -> list[StoredPoint]:
+    """One page of a metric's history as stored points (see :func:`_history_stmt`)."""
+    stmt = _history_stmt(wid, run_id, key, after, limit)
+    return [(v, ts, step, bool(nan)) for v, ts, step, nan in fetch_raw(conn, stmt)]
+
+
+def history_chunks(
+    conn: Connection, wid: int, run_id: str, key: str, after: Position | None, limit: int | None, chunk: int
+) -> Iterator[list[StoredPoint]]:
+    """The same points as :func:`history`, ``chunk`` at a time.
+
+    A server-side cursor on PostgreSQL (SQLite steps its cursor lazily anyway), so a history of
+    millions of points never sits in memory at once.
+    """
+    result = conn.execution_options(yield_per=chunk).execute(_history_stmt(wid, run_id, key, after, limit))
     try:
         for part in result.partitions():
-            yield [(_value(v, nan), ts, step, bool(nan)) for v, ts, step, nan in part]
+            yield [(v, ts, step, bool(nan)) for v, ts, step, nan in part]
     finally:
         result.close()
+
+
+def position(point: StoredPoint) -> Position:
+    return (point[1], point[2], point[0], point[3])
+
+
+def wire_value(point: StoredPoint) -> float:
+    """The value a client sees: NaN where is_nan is set."""
+    return _value(point[0], point[3])
 
 
 def history_bulk(
@@ -249,12 +266,16 @@ def _point_key(p: tuple[float, int, int, bool]) -> tuple[int, int, float | None,
 
 __all__ = [
     "MetricRow",
+    "Position",
+    "StoredPoint",
     "history",
     "history_bulk",
     "history_chunks",
     "latest_for_runs",
     "latest_per_key",
+    "position",
     "sample_history",
     "sanitize",
+    "wire_value",
     "write",
 ]

@@ -246,6 +246,10 @@ def _run_special(clause: Comparison) -> ColumnElement[bool]:
     return exists(select(1).select_from(source).where(inputs.c.destination_id == runs.c.run_uuid, matched))
 
 
+# Comparisons on a metric that only a present, non-NaN value can satisfy.
+_NUMBERS_ONLY = frozenset({Op.EQ, Op.LT, Op.LE, Op.GT, Op.GE, Op.IN})
+
+
 def select_run_ids(
     workspace_id: int,
     experiment_ids: Iterable[str | int],
@@ -261,6 +265,14 @@ def select_run_ids(
     }
     source: FromClause = runs
     aliases: list[FromClause] = []
+    # A metric both filtered (with a comparison only numbers satisfy) and ordered on: its order
+    # join becomes an inner join carrying those comparisons, with no "NaN or missing last" rank.
+    # With the metric leading the order, PostgreSQL then walks ix_latest_metrics_key_value in
+    # order and stops at the page's end instead of sorting every matching run.
+    ordered_metrics = {o.key.key for o in order_by if o.key.kind is KeyKind.METRIC}
+    folded = [c for c in filter if c.ident.kind is KeyKind.METRIC and c.ident.key in ordered_metrics]
+    folded = [c for c in folded if c.op in _NUMBERS_ONLY]
+    filter = [c for c in filter if c not in folded]
 
     def expr_for(order: OrderBy) -> list[ColumnElement[Any]]:
         nonlocal source
@@ -270,7 +282,12 @@ def select_run_ids(
         table = {KeyKind.METRIC: s.latest_metrics, KeyKind.PARAM: s.params}.get(kind, s.tags)
         alias = table.alias(f"order_{len(aliases)}")
         aliases.append(alias)
-        source = source.outerjoin(alias, and_(alias.c.run_uuid == runs.c.run_uuid, alias.c.key == key))
+        link = and_(alias.c.run_uuid == runs.c.run_uuid, alias.c.key == key)
+        required = [compare(alias.c.value, c.op, c.value) for c in folded if c.ident.key == key]
+        if kind is KeyKind.METRIC and required:
+            source = source.join(alias, and_(link, *required, alias.c.is_nan == false()))
+            return [alias.c.value.asc() if order.ascending else alias.c.value.desc()]
+        source = source.outerjoin(alias, link)
         if kind is not KeyKind.METRIC:
             return _nulls_last(alias.c.value, order.ascending, joined=True)
         # values first, then NaN, then runs without the metric (MLflow's order)
