@@ -22,6 +22,8 @@ from mlflow.entities import Dataset, DatasetInput, InputTag, ViewType
 from sklearn.linear_model import LogisticRegression
 
 from runyard.cli import main
+from runyard.store.sql import workspaces as ws_sql
+from runyard.store.sql.engine import Database
 from tests.support.pg import backend_url
 from tests.support.server import RunyardServer
 
@@ -209,8 +211,30 @@ def test_import_shows_the_same_workspace_to_the_stock_client(source, target, tmp
     np.testing.assert_allclose(loaded.predict_proba(X), seeded["predictions"])
     # The target's own experiment is untouched, and new experiments get fresh ids.
     assert MlflowClient(target.url).get_experiment_by_name("already-here").experiment_id == "1"
+
+
+def test_round_trip_export_from_the_target_matches(exported, target, tmp_path):
+    """Exporting the imported workspace again (from PostgreSQL too) gives the same rows."""
+    again = tmp_path / "again"
+    result = _cli("export", *_store(target), "--workspace", WS, "--output", str(again))
+    assert result.exit_code == 0, result.output
+    first, second = (json.loads((d / "manifest.json").read_text()) for d in (exported, again))
+    assert {k: t["rows"] for k, t in first["tables"].items()} == {
+        k: t["rows"] for k, t in second["tables"].items()
+    }
+    assert first["artifacts"]["files"] == second["artifacts"]["files"]
+    for table in ("metrics", "params", "tags", "registered_model_aliases", "model_version_tags"):
+        lines = [
+            sorted((d / "tables" / f"{table}.jsonl").read_text().splitlines()) for d in (exported, again)
+        ]
+        assert lines[0] == lines[1], table
+    assert '"odd","Infinity"' in (again / "tables" / "metrics.jsonl").read_text()  # JSON has no inf
+    # New experiments in the target get ids past every imported one.
+    dst = MlflowClient(f"{target.url}/w/{WS}")
     new_id = dst.create_experiment("after-import")
-    assert int(new_id) > max(int(e.experiment_id) for e in exps_b.values())
+    assert int(new_id) > max(
+        int(e.experiment_id) for e in dst.search_experiments() if e.name != "after-import"
+    )
 
 
 def test_import_refuses_a_workspace_with_content_or_known_ids(exported, target):
@@ -236,7 +260,14 @@ def test_failed_import_leaves_the_target_unchanged(exported, tmp_path):
     store = ["--backend-store-uri", db, "--artifacts-destination", str(tmp_path / "art")]
     result = _cli("import", *store, "--input", str(broken), "--workspace", WS, "--create")
     assert result.exit_code != 0
+    assert "could not be imported" in result.output and "nothing was changed" in result.output
     assert not [p for p in (tmp_path / "art").rglob("*") if p.is_file() and ".runyard" not in p.parts]
+    database = Database(db)
+    try:
+        with database.read() as conn:
+            assert [w.name for w in ws_sql.list_all(conn)] == ["default"]
+    finally:
+        database.close()
     ok = _cli("import", *store, "--input", str(exported), "--workspace", WS, "--create")
     assert ok.exit_code == 0, ok.output
 
