@@ -4,7 +4,8 @@
 For each store: start the store and a server on it, log one file with the stock mlflow client
 (as it sends a file that size by default: multipart from 500 MB; and again as one streamed PUT),
 download it, check its sha256, and sample the server process's RSS (psutil, every 20 ms) the
-whole time. Memory should stay flat whatever the size. Not part of the tests:
+whole time. Each (store, mode) gets a fresh store and server. Memory should stay flat
+whatever the size. Not part of the tests:
 
     .venv/bin/python benchmarks/large_artifact.py --size-mb 1024
 """
@@ -16,6 +17,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -162,13 +164,15 @@ def main() -> None:
         print(f"writing a {args.size_mb} MiB file...", flush=True)
         expected = make_file(big, args.size_mb)
         for store in args.stores.split(","):
-            store_dir = work / store
-            store_dir.mkdir()
-            with server_on(store, store_dir) as server:
-                for mode in args.modes.split(","):
+            for mode in args.modes.split(","):
+                # A fresh store and server for each: every baseline is a server that just started.
+                store_dir = work / f"{store}-{mode}"
+                store_dir.mkdir()
+                with server_on(store, store_dir) as server:
                     result = {"store": store, **round_trip(server, big, expected, mode, store_dir)}
-                    print(json.dumps(result), flush=True)
-                    results.append(result)
+                print(json.dumps(result), flush=True)
+                results.append(result)
+                shutil.rmtree(store_dir, ignore_errors=True)
     print()
     header = ("store", "mode", "up MB/s", "down MB/s", "RSS base", "RSS peak", "growth")
     print("{:6} {:9} {:>8} {:>9} {:>9} {:>9} {:>7}".format(*header))

@@ -46,6 +46,7 @@ _SCHEMES = ("wasbs", "wasb", "abfss", "abfs")
 _HOST = re.compile(r"^(?P<account>[a-z0-9]{3,24})\.(?:blob|dfs)\.(?P<suffix>.+)$")
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 _GET_CHUNK = 4 << 20  # the SDK downloads in pieces of this size (its default first GET is 32 MiB)
+_PART_BLOCK = 2 << 20  # blocks of multipart parts (a part blob may have 50,000: parts up to 100 GiB)
 _COPY_BLOCK = 100 << 20  # Put Block From URL: at most 100 MiB per block on older service versions
 
 
@@ -184,26 +185,32 @@ class AzureBlobBackend(ObjectStoreBackend):
         return ReadStream(size, _rechunk(downloader.chunks(), chunk_size), total=total)
 
     # -- writing -----------------------------------------------------------------------------------
-    def _stage(self, blob: Any, chunks: Iterable[bytes], md5: Any = None) -> tuple[list[str], int]:
+    def _stage(
+        self, blob: Any, chunks: Iterable[bytes], md5: Any = None, block_size: int = PART_SIZE
+    ) -> tuple[list[str], int]:
         """Stage the chunks as blocks of ``blob`` (one block in memory); (block ids, size)."""
         ids: list[str] = []
         size = 0
-        buf = bytearray()
+        pending: list[bytes] = []
+        buffered = 0
 
         def flush() -> None:
             block_id = base64.b64encode(secrets.token_bytes(24)).decode()  # all ids one length
-            blob.stage_block(block_id, bytes(buf))
+            data = b"".join(pending)
+            pending.clear()  # only the joined block stays in memory while it is sent
+            blob.stage_block(block_id, data)
             ids.append(block_id)
 
         for chunk in chunks:
-            buf += chunk
+            pending.append(chunk)
+            buffered += len(chunk)
             size += len(chunk)
             if md5 is not None:
                 md5.update(chunk)
-            if len(buf) >= PART_SIZE:
+            if buffered >= block_size:
                 flush()
-                buf = bytearray()
-        if buf:
+                buffered = 0
+        if pending:
             flush()
         return ids, size
 
@@ -251,7 +258,8 @@ class AzureBlobBackend(ObjectStoreBackend):
         blob = self.client.get_blob_client(f"{folder}part-{part_number:05d}-{secrets.token_hex(8)}")
         md5 = hashlib.md5(usedforsecurity=False)
         with self._errors():
-            ids, _ = self._stage(blob, chunks, md5)
+            # Small blocks: clients send many parts at once, and each holds one block here.
+            ids, _ = self._stage(blob, chunks, md5, block_size=_PART_BLOCK)
             blob.commit_block_list(ids, metadata={"md5": md5.hexdigest()})
         return md5.hexdigest()
 

@@ -168,7 +168,7 @@ class S3Backend(ObjectStoreBackend):
         it = iter(chunks)
         first, more = _fill(it, PART_SIZE)
         if not more:  # small file: one PUT
-            self._call("put_object", Key=key, Body=bytes(first))
+            self._call("put_object", Key=key, Body=first)
             return len(first)
         upload_id = self._call("create_multipart_upload", Key=key)["UploadId"]
         try:
@@ -176,11 +176,12 @@ class S3Backend(ObjectStoreBackend):
             size, buf = 0, first
             while buf:
                 part = len(done) + 1
-                etag = self._call(
-                    "upload_part", Key=key, UploadId=upload_id, PartNumber=part, Body=bytes(buf)
-                )["ETag"]
+                etag = self._call("upload_part", Key=key, UploadId=upload_id, PartNumber=part, Body=buf)[
+                    "ETag"
+                ]
                 done.append({"PartNumber": part, "ETag": etag})
                 size += len(buf)
+                buf = b""  # let the sent part go before the next one is read
                 # Parts grow with the file so that 10,000 of them still hold a very large one.
                 buf, _ = _fill(it, PART_SIZE * (1 + part // 1000))
             self._call(
@@ -351,17 +352,19 @@ class S3Backend(ObjectStoreBackend):
             kwargs.update(KeyMarker=page["NextKeyMarker"], UploadIdMarker=page["NextUploadIdMarker"])
 
 
-def _fill(it: Iterator[bytes], limit: int) -> tuple[bytearray, bool]:
-    """Read chunks until ``limit`` bytes (or the end): (buffer, whether more may follow).
+def _fill(it: Iterator[bytes], limit: int) -> tuple[bytes, bool]:
+    """Read chunks until ``limit`` bytes (or the end): (the bytes, whether more may follow).
 
-    A chunk that crosses the limit stays whole in this buffer: chunks are small (~1 MiB).
+    A chunk that crosses the limit stays whole in this part: chunks are small (~1 MiB).
     """
-    buf = bytearray()
+    pending: list[bytes] = []
+    size = 0
     for chunk in it:
-        buf += chunk
-        if len(buf) >= limit:
-            return buf, True
-    return buf, False
+        pending.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            return b"".join(pending), True
+    return b"".join(pending), False
 
 
 __all__ = ["S3Backend"]
