@@ -40,10 +40,20 @@ _MODEL_FORMS = "models:/<name>/<version>, models:/<name>@<alias> or models:/<nam
 
 def _local(uri: str) -> Path | None:
     """The local path a Spark path names, or None for a cluster/object-store URI (hdfs://, s3a://...)."""
-    parsed = urlparse(uri)
+    try:
+        parsed = urlparse(uri)
+    except ValueError:  # e.g. an unclosed [ in the host part
+        raise InvalidParameter(f"Invalid path '{uri[:200]}': not a file path nor a URI.") from None
     if parsed.scheme == "file":
         return Path(parsed.path)
     return Path(uri) if parsed.scheme == "" else None
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a name too long for the file system, a permission error...
+        raise InvalidParameter(f"Invalid path '{str(path)[:200]}': the server cannot look at it.") from None
 
 
 def _detect_format(path: Path) -> str | None:
@@ -143,7 +153,10 @@ class BatchJobService:
 
     def _resolve(self, ws: Workspace, model_uri: str) -> tuple[str, int]:
         """``models:/name/3``, ``models:/name@alias`` or ``models:/name/latest`` → (name, version)."""
-        parsed = urlparse(model_uri)
+        try:
+            parsed = urlparse(model_uri)
+        except ValueError:
+            parsed = urlparse("invalid:")
         path = parsed.path.lstrip("/")
         if parsed.scheme != "models" or parsed.netloc or not path:
             raise InvalidParameter(
@@ -197,9 +210,12 @@ class BatchJobService:
         if local is None:
             return fmt or "parquet"
         self._allowed(local, uri, "input")
-        if not local.exists():
+        if not _exists(local):
             raise InvalidParameter(f"Invalid input '{uri}': it does not exist on the server.")
-        found = fmt or _detect_format(local)
+        try:
+            found = fmt or _detect_format(local)
+        except OSError:  # e.g. a folder the server may not list
+            found = None
         if found is None:
             raise InvalidParameter(
                 f"Cannot tell the format of input '{uri}' from its file names; set input_format "
@@ -214,7 +230,7 @@ class BatchJobService:
         if local is None:
             return
         self._allowed(local, uri, "output")
-        if local.exists():
+        if _exists(local):
             raise InvalidParameter(f"Invalid output '{uri}': it already exists; name a new folder.")
         if local_in is not None:
             a, b = os.path.realpath(local), os.path.realpath(local_in)
