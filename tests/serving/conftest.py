@@ -25,7 +25,6 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A scikit-learn iris model, a counting pyfunc model, and an sklearn model missing its file."""
     import mlflow.pyfunc
     import mlflow.sklearn
-    import pandas as pd
     from mlflow.models import infer_signature
     from sklearn.datasets import load_iris
     from sklearn.linear_model import LogisticRegression
@@ -36,7 +35,7 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     clf = LogisticRegression(max_iter=300).fit(x, y)
     mlflow.sklearn.save_model(clf, root / "iris", signature=infer_signature(x, clf.predict(x)))
 
-    sample = pd.DataFrame({"x": [1.0]})
+    sample = x.head(1)  # the counting model takes iris rows too, so a mirror can get the same body
     mlflow.pyfunc.save_model(
         root / "counting",
         python_model=str(Path(__file__).with_name("counting_model.py")),

@@ -57,11 +57,11 @@ def test_csv(fleet: Fleet, content_type: str) -> None:
 
 def test_params_reach_the_model(fleet: Fleet) -> None:
     url = fleet.url("slow")
-    plain = score(url, json.dumps({"dataframe_split": {"columns": ["x"], "data": [[1.0], [2.0]]}}))
+    plain = score(url, json.dumps({"dataframe_split": {"columns": IRIS_COLUMNS, "data": ROWS[:2]}}))
     assert plain.json() == {"predictions": ["counted", "counted"]}
-    with_params = {"dataframe_records": [{"x": 1.0}], "params": {"answer": "forty-two"}}
+    with_params = {"dataframe_records": RECORDS[:1], "params": {"answer": "forty-two"}}
     assert score(url, json.dumps(with_params)).json() == {"predictions": ["forty-two"]}
-    azure = {"input_data": [{"x": 1.0}], "params": {"answer": "azure"}}
+    azure = {"input_data": RECORDS[:1], "params": {"answer": "azure"}}
     assert score(url, json.dumps(azure)).json() == {"predictions": ["azure"]}
 
 

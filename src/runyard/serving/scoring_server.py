@@ -237,6 +237,8 @@ def main(argv: list[str] | None = None) -> None:
         access_log=False,
         lifespan="off",
         timeout_keep_alive=75,
+        # The runner SIGKILLs after 5 s; answer what is in flight within that, then go.
+        timeout_graceful_shutdown=3,
     )
     server = uvicorn.Server(config)
     sockets = [socket.socket(fileno=args.fd)] if args.fd is not None else None
