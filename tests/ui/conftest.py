@@ -80,6 +80,7 @@ def _seed(url: str, tmp: Path) -> Seeded:
         client.set_terminated(rid)
     child = client.create_run(exp_id, run_name="child-of-0", tags={"mlflow.parentRunId": seeded.run_ids[0]})
     seeded.child_id = child.info.run_id
+    client.log_metric(child.info.run_id, "val loss", 0.25)  # a key that needs quoting in filters
     client.set_terminated(child.info.run_id)
     client.create_registered_model(seeded.model, description="Sweep winner")
     for rid in seeded.run_ids[:2]:
