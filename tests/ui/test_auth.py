@@ -23,6 +23,7 @@ class Team:
         admin.grant("default", "rita", "reader")
         self.contributor = admin.add_user("carl")
         admin.grant("default", "carl", "contributor")
+        admin.create_workspace("private")  # nobody but the admin is a member
         api = admin.in_workspace("default")
         api.ok("POST", "/2.0/mlflow/registered-models/create", json={"name": MODEL})
         for _ in range(2):
@@ -65,6 +66,10 @@ def test_a_reader_signs_in_and_sees_no_write_controls(team: Team, page):
         max_redirects=0,
     )
     assert r.status == 403 and "needs the contributor role" in r.text()
+    # Only the workspaces one is a member of are listed; others answer as if they did not exist.
+    page.goto(team.srv.url + "/")
+    assert page.locator(".ws-card h2").all_inner_texts() == ["default"]
+    assert page.goto(f"{team.srv.url}/w/private").status == 404
     # Owner-only pages answer 403 for a reader.
     assert page.goto(f"{team.srv.url}/w/default/access").status == 403
     page.goto(f"{team.srv.url}/w/default")
