@@ -15,6 +15,7 @@ from starlette.types import ASGIApp
 
 from runyard import __version__
 from runyard.api.call import Call, Route
+from runyard.api.invocations import Invocations
 from runyard.api.router import ApiRouter
 from runyard.api.routes import routes
 from runyard.auth import auth_enabled
@@ -52,6 +53,8 @@ class RunyardApp:
             self.services.batch_jobs, settings.host, settings.port, settings.batch_concurrency
         )
         self.services.batch_jobs.on_submit = self.batch_runner.wake
+        # Online endpoints: scoring requests go through the router to the deployments' processes.
+        self.invocations = Invocations.build(self.services, self.gate, settings)
         self._router = ApiRouter(routes(), self._resolve_call, self._starlette())
         self._asgi: ASGIApp = self._router
 
@@ -84,7 +87,9 @@ class RunyardApp:
                 "on" if self.gate.enabled else "off",
             )
             self.batch_runner.start()
+            self.invocations.start()  # redeploys every stored deployment, in the background
             yield
+            await self.invocations.aclose()
             self.batch_runner.stop()
             self.close()
 
@@ -92,6 +97,7 @@ class RunyardApp:
             routes=[
                 StarletteRoute("/health", health, methods=["GET", "HEAD"]),
                 StarletteRoute("/version", version, methods=["GET"]),
+                *self.invocations.routes(),  # POST /w/<ws>/endpoints/<name>/invocations, GET /metrics
                 *ui_routes(self.services, self.gate.enabled),  # the web UI, /device included
             ],
             exception_handlers={404: not_found},
@@ -103,6 +109,7 @@ class RunyardApp:
 
     def close(self) -> None:
         self._router.close()
+        self.services.endpoints.close()  # stops the scoring processes
         self.db.close()
 
 

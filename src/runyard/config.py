@@ -27,6 +27,10 @@ def _default_artifacts(env: Mapping[str, str] | None = None) -> str:
     return str(runyard_home(env) / "artifacts")
 
 
+def _default_serving(env: Mapping[str, str] | None = None) -> str:
+    return str(runyard_home(env) / "serving")
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -139,6 +143,25 @@ SETTINGS: tuple[Setting, ...] = (
         1,
         "Batch jobs each server process runs at once (each in its own Spark process); 0: run none here.",
     ),
+    Setting(
+        "serving_dir",
+        str,
+        _default_serving,
+        "Where online endpoints keep model copies, scoring-process logs and virtualenvs "
+        "(default ~/.runyard/serving).",
+    ),
+    Setting(
+        "serving_timeout_s",
+        float,
+        60.0,
+        "Seconds a scoring request to an endpoint may take before it answers 504.",
+    ),
+    Setting(
+        "serving_max_body_mb",
+        int,
+        50,
+        "Largest scoring request body an endpoint accepts, in MiB (larger ones get 413).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -170,6 +193,9 @@ class Settings:
     token_rate_limit: int = 30
     batch_roots: str = ""
     batch_concurrency: int = 1
+    serving_dir: str = field(default_factory=_default_serving)
+    serving_timeout_s: float = 60.0
+    serving_max_body_mb: int = 50
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:

@@ -67,6 +67,7 @@ def _things_in_b(admin: Api) -> dict[str, Any]:
     path = f"{eid}/{run_id}/artifacts/secret.txt"
     r = b.request("PUT", f"/2.0/mlflow-artifacts/artifacts/{path}", data=b"secret")
     assert r.status_code == 200, r.text
+    b.ok("POST", "/2.0/runyard/endpoints", json={"name": "secret-ep"})
     return {
         "experiment_id": eid,
         "experiment_ids": [eid],
@@ -79,6 +80,8 @@ def _things_in_b(admin: Api) -> dict[str, Any]:
         "path": path,
         "key": "k",
         "user_code": "BCDF-GHJK",
+        "endpoint": "secret-ep",
+        "deployment": "secret-dep",
     }
 
 
@@ -93,6 +96,8 @@ def _ghosts(in_b: dict[str, Any]) -> dict[str, Any]:
         name="ghost-model",
         model_id="m-" + "0" * 32,
         path=f"987654321/{'0' * 32}/artifacts/ghost.txt",
+        endpoint="ghost-ep",
+        deployment="ghost-dep",
     )
     return ghost
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from runyard.api import access as acc
 from runyard.api import artifacts, experiments, oauth, openapi, server, workspaces
 from runyard.api import batch_jobs as bj
+from runyard.api import endpoints as ep
 from runyard.api import logged_models as lm
 from runyard.api import metrics as met
 from runyard.api import model_versions as mv
@@ -19,6 +20,7 @@ from runyard.api.call import Access, Route
 from runyard.api.wire import access as acc_w
 from runyard.api.wire import artifacts as art_w
 from runyard.api.wire import batch_jobs as bj_w
+from runyard.api.wire import endpoints as ep_w
 from runyard.api.wire import experiments as exp_w
 from runyard.api.wire import logged_models as lm_w
 from runyard.api.wire import registry as rg_w
@@ -31,6 +33,8 @@ _T = "/2.0/mlflow"
 _MA = "/2.0/mlflow-artifacts"
 _RM, _MV = f"{_T}/registered-models", f"{_T}/model-versions"
 _RY = "/2.0/runyard"
+_EP = f"{_RY}/endpoints/{{endpoint}}"
+_DP = f"{_EP}/deployments/{{deployment}}"
 
 
 def routes() -> list[Route]:
@@ -175,6 +179,24 @@ def routes() -> list[Route]:
         Route("GET", f"{_RY}/batch-jobs", bj.list_, bj_w.ListBatchJobs, R, summary="List batch jobs"),
         Route("GET", f"{_RY}/batch-jobs/{{job_id}}", bj.get, None, R, summary="Get a batch job"),
         Route("POST", f"{_RY}/batch-jobs/{{job_id}}/cancel", bj.cancel, None, W, summary="Cancel a job"),
+        # -- online endpoints (runyard) --------------------------------------------------
+        # Owners manage endpoints, their traffic and keys; contributors deploy model versions
+        # (a new deployment takes no traffic unless it is the endpoint's first); readers look.
+        Route("POST", f"{_RY}/endpoints", ep.create, ep_w.CreateEndpoint, M),
+        Route("GET", f"{_RY}/endpoints", ep.list_, None, R),
+        Route("GET", f"{_EP}", ep.get, None, R),
+        Route("PATCH", f"{_EP}", ep.update, ep_w.UpdateEndpoint, M),
+        Route("DELETE", f"{_EP}", ep.delete, None, M),
+        Route("POST", f"{_EP}/traffic", ep.set_traffic, ep_w.SetTraffic, M),
+        Route("GET", f"{_EP}/keys", ep.get_keys, None, M),
+        Route("POST", f"{_EP}/keys/regenerate", ep.regenerate_key, ep_w.RegenerateKey, M),
+        Route("GET", f"{_EP}/metrics", ep.metrics, None, R),
+        Route("POST", f"{_EP}/deployments", ep.create_deployment, ep_w.CreateDeployment, W),
+        Route("GET", f"{_EP}/deployments", ep.list_deployments, None, R),
+        Route("GET", f"{_DP}", ep.get_deployment, ep_w.WaitFor, R),
+        Route("PATCH", f"{_DP}", ep.update_deployment, ep_w.UpdateDeployment, W),
+        Route("DELETE", f"{_DP}", ep.delete_deployment, None, W),
+        Route("GET", f"{_DP}/logs", ep.logs, ep_w.GetLogs, R),
     ]
 
 

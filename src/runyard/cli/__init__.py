@@ -8,6 +8,7 @@ from runyard import __version__
 from runyard.cli.audit import audit
 from runyard.cli.batch import batch
 from runyard.cli.db import db
+from runyard.cli.endpoints import deployment, endpoint
 from runyard.cli.gc import gc
 from runyard.cli.login import login, logout, whoami
 from runyard.cli.roles import role
@@ -37,5 +38,7 @@ main.add_command(export)
 main.add_command(import_)
 for _command in (login, logout, whoami, workspace, user, role, service_principal, token, audit):
     main.add_command(_command)
+main.add_command(endpoint)
+main.add_command(deployment)
 
 __all__ = ["main"]

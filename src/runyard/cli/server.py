@@ -29,6 +29,9 @@ from runyard.config import SETTINGS, Settings
     "token_rate_limit",
     "batch_roots",
     "batch_concurrency",
+    "serving_dir",
+    "serving_timeout_s",
+    "serving_max_body_mb",
 )
 def server(**flags: object) -> None:
     """Start the Runyard server.

@@ -11,6 +11,7 @@ from runyard.services.access import AccessService
 from runyard.services.artifacts import ArtifactService
 from runyard.services.audit import AuditService
 from runyard.services.batch_jobs import BatchJobService
+from runyard.services.endpoints import EndpointService, build_endpoint_service
 from runyard.services.experiments import ExperimentService
 from runyard.services.logged_models import LoggedModelService
 from runyard.services.metric_charts import MetricChartService
@@ -40,6 +41,7 @@ class Services:
     batch_jobs: BatchJobService
     users: UserService
     metric_charts: MetricChartService
+    endpoints: EndpointService
 
 
 def build_services(settings: Settings, db: Database) -> Services:
@@ -64,6 +66,7 @@ def build_services(settings: Settings, db: Database) -> Services:
         ),
         users=UserService(db, access.changed),
         metric_charts=MetricChartService(db),
+        endpoints=build_endpoint_service(settings, db),
     )
 
 
