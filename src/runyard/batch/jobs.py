@@ -47,6 +47,8 @@ _TAIL_LINES = 30
 
 
 def _pid_alive(pid: int) -> bool:
+    if pid <= 0:  # not a pid we wrote (and kill(-1, 0) would ask about every process)
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -167,8 +169,11 @@ class BatchRunner:
             self._wake.set()
 
     def _child_env(self, job: BatchJob, token: str | None) -> dict[str, str]:
-        # Only the job's own credential: never the server's settings nor an operator's login.
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNYARD_", "MLFLOW_"))}
+        # Only the job's own credential: never the server's settings (its database URI) nor an
+        # operator's login. Other MLFLOW_* (e.g. MLFLOW_S3_ENDPOINT_URL) and cloud variables stay:
+        # the model's files may live in a store the server reaches with them.
+        dropped = ("RUNYARD_", "MLFLOW_TRACKING_", "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
         workspace = self.service.workspace_name(job.workspace_id)
         env["MLFLOW_TRACKING_URI"] = f"{self.server_url}/w/{workspace}"
         if token is not None:
@@ -197,6 +202,8 @@ class BatchRunner:
         )
         with self._lock:
             self._procs[job.id] = proc
+        if self._stop.is_set():  # the server began stopping while this job was being claimed
+            _terminate(proc)
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         proc.stdin.write(json.dumps(spec) + "\n")
         proc.stdin.flush()  # and keep it open: closing it tells the child to stop
