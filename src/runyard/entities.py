@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,114 @@ class AuditEntry:
     details: str | None
 
 
+# -- runs ----------------------------------------------------------------------------------
+@dataclass(slots=True)
+class RunInfo:
+    run_id: str
+    experiment_id: int
+    run_name: str | None
+    user_id: str | None
+    status: str
+    start_time: int | None
+    end_time: int | None
+    artifact_uri: str | None
+    lifecycle_stage: str
+
+
+@dataclass(slots=True)
+class DatasetInput:
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str | None
+    profile: str | None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Run:
+    info: RunInfo
+    # (key, value, timestamp, step) from latest_metrics; value is NaN where is_nan is set.
+    metrics: list[tuple[str, float, int, int]] = field(default_factory=list)
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str | None] = field(default_factory=dict)
+    dataset_inputs: list[DatasetInput] = field(default_factory=list)
+    model_inputs: list[str] = field(default_factory=list)
+    model_outputs: list[tuple[str, int]] = field(default_factory=list)  # (model_id, step)
+
+
+@dataclass(slots=True)
+class RunState:
+    """What a write needs to know about a run before touching it."""
+
+    experiment_id: int
+    lifecycle_stage: str
+
+
+# -- the model registry ----------------------------------------------------------------------
+@dataclass
+class ModelVersion:
+    name: str
+    version: int
+    creation_time: int | None
+    last_updated_time: int | None
+    description: str | None
+    user_id: str | None
+    current_stage: str
+    source: str | None
+    run_id: str | None
+    run_link: str | None
+    status: str
+    status_message: str | None
+    storage_location: str | None
+    model_id: str | None
+    tags: dict[str, str | None] = field(default_factory=dict)
+    aliases: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RegisteredModel:
+    name: str
+    creation_time: int | None
+    last_updated_time: int | None
+    description: str | None
+    tags: dict[str, str | None] = field(default_factory=dict)
+    aliases: dict[str, int] = field(default_factory=dict)
+    latest_versions: list[ModelVersion] = field(default_factory=list)
+
+
+# -- logged models (MLflow 3) ----------------------------------------------------------------
+@dataclass
+class ModelMetric:
+    key: str
+    value: float
+    timestamp: int
+    step: int
+    run_id: str
+    model_id: str
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+
+
+@dataclass
+class LoggedModel:
+    model_id: str
+    experiment_id: int
+    name: str
+    artifact_location: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    status: int  # MLflow's LoggedModelStatus.to_int(): 0 unspecified, 1 pending, 2 ready, 3 failed
+    lifecycle_stage: str
+    model_type: str | None = None
+    source_run_id: str | None = None
+    status_message: str | None = None
+    tags: dict[str, str | None] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: list[ModelMetric] = field(default_factory=list)
+
+
 __all__ = [
     "ANONYMOUS",
     "DEFAULT_EXPERIMENT_ID",
@@ -97,9 +205,17 @@ __all__ = [
     "DEFAULT_WORKSPACE",
     "ROLES",
     "AuditEntry",
+    "DatasetInput",
     "Experiment",
+    "LoggedModel",
     "Member",
+    "ModelMetric",
+    "ModelVersion",
     "Principal",
+    "RegisteredModel",
+    "Run",
+    "RunInfo",
+    "RunState",
     "ServicePrincipal",
     "Token",
     "Workspace",

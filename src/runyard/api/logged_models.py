@@ -7,7 +7,7 @@ import msgspec
 from runyard.api.call import Call
 from runyard.api.wire import logged_models as w
 from runyard.api.wire.base import Empty, KeyValue, wire_float
-from runyard.services.logged_models import LoggedModel
+from runyard.entities import LoggedModel
 
 
 def _pairs(items: list[KeyValue]) -> list[tuple[str | None, str | None]]:

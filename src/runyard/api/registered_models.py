@@ -5,7 +5,7 @@ from __future__ import annotations
 from runyard.api.call import Call
 from runyard.api.wire import registry as w
 from runyard.api.wire.base import Empty, KeyValue
-from runyard.store.sql.registry import ModelVersion, RegisteredModel
+from runyard.entities import ModelVersion, RegisteredModel
 
 
 def version_to_wire(mv: ModelVersion) -> w.ModelVersion:

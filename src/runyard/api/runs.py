@@ -5,7 +5,7 @@ from __future__ import annotations
 from runyard.api.call import Call
 from runyard.api.wire import runs as w
 from runyard.api.wire.base import Empty, KeyValue, wire_float
-from runyard.store.sql.runs import Run, RunInfo
+from runyard.entities import Run, RunInfo
 
 
 def info_to_wire(i: RunInfo) -> w.RunInfo:

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-from runyard.entities import Workspace
+from runyard.entities import LoggedModel, ModelMetric, Workspace
 from runyard.errors import InvalidParameter, NotFound
 from runyard.search import (
     parse_logged_model_filter,
@@ -25,7 +25,6 @@ from runyard.services.paging import Page, offset_page
 from runyard.store.sql import experiments as exp_sql
 from runyard.store.sql import logged_models as sql
 from runyard.store.sql.engine import Database
-from runyard.store.sql.logged_models import LoggedModel, ModelMetric
 
 # LoggedModelStatus.to_int() in MLflow; the proto spells them LOGGED_MODEL_<X>.
 UNSPECIFIED, PENDING, READY, FAILED = 0, 1, 2, 3

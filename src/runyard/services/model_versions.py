@@ -14,7 +14,7 @@ from urllib.parse import unquote, unquote_plus, urlparse, urlsplit
 
 from sqlalchemy import Connection
 
-from runyard.entities import Workspace
+from runyard.entities import ModelVersion, Workspace
 from runyard.errors import InvalidParameter
 from runyard.search import SearchEntity, parse_model_version_filter, parse_order_by
 from runyard.search.page_token import query_fingerprint
@@ -36,7 +36,6 @@ from runyard.services.registry import (
 from runyard.store.sql import model_versions as mv_sql
 from runyard.store.sql import registry as sql
 from runyard.store.sql.engine import Database
-from runyard.store.sql.registry import ModelVersion
 
 MAX_RESULTS_VERSIONS = 200_000  # also MLflow's default when max_results is left out
 _ARTIFACTS_ROUTE = ("api", "2.0", "mlflow-artifacts", "artifacts")

@@ -11,7 +11,7 @@ import re
 
 from sqlalchemy.exc import IntegrityError
 
-from runyard.entities import Workspace
+from runyard.entities import ModelVersion, RegisteredModel, Workspace
 from runyard.errors import AlreadyExists, InvalidParameter, NotFound
 from runyard.search import SearchEntity, parse_order_by, parse_registered_model_filter
 from runyard.search.page_token import query_fingerprint
@@ -21,7 +21,6 @@ from runyard.services.clock import now_ms
 from runyard.services.paging import Page, offset_page
 from runyard.store.sql import registry as sql
 from runyard.store.sql.engine import Database
-from runyard.store.sql.registry import ModelVersion, RegisteredModel
 
 MAX_MODEL_NAME = 256  # the column width, as in MLflow's schema
 MAX_REGISTRY_TAG_VALUE = 100_000

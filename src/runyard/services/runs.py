@@ -10,7 +10,7 @@ import random
 import uuid
 from collections.abc import Sequence
 
-from runyard.entities import Workspace
+from runyard.entities import Run, RunInfo, Workspace
 from runyard.errors import InvalidParameter, NotFound
 from runyard.search import (
     SearchEntity,
@@ -39,7 +39,6 @@ from runyard.services.run_logging import (
 from runyard.store.sql import metrics as metrics_sql
 from runyard.store.sql import runs as sql
 from runyard.store.sql.engine import Database
-from runyard.store.sql.runs import Run, RunInfo
 from runyard.store.sql.search import select_run_ids
 
 STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")  # proto numbers 1..5

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from runyard.entities import LoggedModel, ModelMetric
 from runyard.search.ast import Filter, OrderBy
 from runyard.store.sql.dialect import dialect_insert
 from runyard.store.sql.schema import (
@@ -37,36 +37,6 @@ METRIC_ROW_FIELDS = (
     "dataset_name",
     "dataset_digest",
 )
-
-
-@dataclass
-class ModelMetric:
-    key: str
-    value: float
-    timestamp: int
-    step: int
-    run_id: str
-    model_id: str
-    dataset_name: str | None = None
-    dataset_digest: str | None = None
-
-
-@dataclass
-class LoggedModel:
-    model_id: str
-    experiment_id: int
-    name: str
-    artifact_location: str
-    creation_timestamp: int
-    last_updated_timestamp: int
-    status: int  # MLflow's LoggedModelStatus.to_int(): 0 unspecified, 1 pending, 2 ready, 3 failed
-    lifecycle_stage: str
-    model_type: str | None = None
-    source_run_id: str | None = None
-    status_message: str | None = None
-    tags: dict[str, str | None] = field(default_factory=dict)
-    params: dict[str, str] = field(default_factory=dict)
-    metrics: list[ModelMetric] = field(default_factory=list)
 
 
 # -- reads -------------------------------------------------------------------------------

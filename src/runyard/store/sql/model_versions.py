@@ -11,9 +11,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, and_, delete, false, insert, select, update
 
+from runyard.entities import ModelVersion
 from runyard.search.ast import Filter, OrderBy
 from runyard.store.sql.dialect import dialect_insert
-from runyard.store.sql.registry import ModelVersion, fill_versions, live_version, version_from_row
+from runyard.store.sql.registry import fill_versions, live_version, version_from_row
 from runyard.store.sql.schema import (
     experiments,
     logged_models,

@@ -7,7 +7,6 @@ queries (rows, tags, aliases, latest versions), never one query per model or ver
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -23,6 +22,7 @@ from sqlalchemy import (
     update,
 )
 
+from runyard.entities import ModelVersion, RegisteredModel
 from runyard.search.ast import Filter, OrderBy
 from runyard.store.sql.dialect import dialect_insert
 from runyard.store.sql.schema import (
@@ -52,37 +52,6 @@ _BY_NAME = (
     model_version_tags,
     registered_model_aliases,
 )
-
-
-@dataclass
-class ModelVersion:
-    name: str
-    version: int
-    creation_time: int | None
-    last_updated_time: int | None
-    description: str | None
-    user_id: str | None
-    current_stage: str
-    source: str | None
-    run_id: str | None
-    run_link: str | None
-    status: str
-    status_message: str | None
-    storage_location: str | None
-    model_id: str | None
-    tags: dict[str, str | None] = field(default_factory=dict)
-    aliases: list[str] = field(default_factory=list)
-
-
-@dataclass
-class RegisteredModel:
-    name: str
-    creation_time: int | None
-    last_updated_time: int | None
-    description: str | None
-    tags: dict[str, str | None] = field(default_factory=dict)
-    aliases: dict[str, int] = field(default_factory=dict)
-    latest_versions: list[ModelVersion] = field(default_factory=list)
 
 
 def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, delete, insert, select, update
 
+from runyard.entities import DatasetInput, Run, RunInfo, RunState
 from runyard.store.sql import inputs as inputs_sql
 from runyard.store.sql import metrics as metrics_sql
 from runyard.store.sql.dialect import dialect_insert, fetch_raw, in_ids, insert_for
@@ -31,50 +31,6 @@ _INFO = (
     _c.artifact_uri,
     _c.lifecycle_stage,
 )
-
-
-@dataclass(slots=True)
-class RunInfo:
-    run_id: str
-    experiment_id: int
-    run_name: str | None
-    user_id: str | None
-    status: str
-    start_time: int | None
-    end_time: int | None
-    artifact_uri: str | None
-    lifecycle_stage: str
-
-
-@dataclass(slots=True)
-class DatasetInput:
-    name: str
-    digest: str
-    source_type: str
-    source: str
-    schema: str | None
-    profile: str | None
-    tags: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Run:
-    info: RunInfo
-    # (key, value, timestamp, step) from latest_metrics; value is NaN where is_nan is set.
-    metrics: list[tuple[str, float, int, int]] = field(default_factory=list)
-    params: dict[str, str] = field(default_factory=dict)
-    tags: dict[str, str | None] = field(default_factory=dict)
-    dataset_inputs: list[DatasetInput] = field(default_factory=list)
-    model_inputs: list[str] = field(default_factory=list)
-    model_outputs: list[tuple[str, int]] = field(default_factory=list)  # (model_id, step)
-
-
-@dataclass(slots=True)
-class RunState:
-    """What a write needs to know about a run before touching it."""
-
-    experiment_id: int
-    lifecycle_stage: str
 
 
 # -- single-run reads and writes --------------------------------------------------------
