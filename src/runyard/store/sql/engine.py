@@ -24,6 +24,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from runyard.store.sql.fresh_stats import FreshStats
+
 log = logging.getLogger("runyard.store")
 
 T = TypeVar("T")
@@ -173,6 +175,9 @@ class Database:
         self.url = normalize_url(url)
         self.sqlite = is_sqlite(self.url)
         self._writer: _GroupWriter | None = None
+        # PostgreSQL: fresh planner statistics while tables fill up (started by the first write).
+        self._fresh_stats: FreshStats | None = None
+        self._fresh_stats_lock = threading.Lock()
         if self.sqlite:
             self.engine = _make_sqlite_engine(self.url, pool_size, "BEGIN")
             self._write_engine = _make_sqlite_engine(self.url, 1, "BEGIN IMMEDIATE")
@@ -208,6 +213,11 @@ class Database:
             self.start()  # only does something after close()
             assert self._writer is not None
             return self._writer.submit(fn)
+        if self._fresh_stats is None:
+            with self._fresh_stats_lock:
+                if self._fresh_stats is None:
+                    self._fresh_stats = FreshStats(self.engine)
+                    self._fresh_stats.start()
         delay = 0.01
         for attempt in range(_PG_RETRIES):
             try:
@@ -222,6 +232,9 @@ class Database:
         raise AssertionError("unreachable")
 
     def close(self) -> None:
+        if self._fresh_stats is not None:
+            self._fresh_stats.close()
+            self._fresh_stats = None
         if self._writer is not None:
             self._writer.close()
             self._writer = None
