@@ -55,6 +55,22 @@ def _rows(server, run_id: str) -> int:  # noqa: ANN001
         engine.dispose()
 
 
+def _audit(server, ws: str) -> list[str]:  # noqa: ANN001
+    engine = create_engine(normalize_url(server.backend_url))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT a.action FROM audit_log a JOIN workspaces w ON w.id = a.workspace_id "
+                    "WHERE w.name = :ws AND a.actor = 'runyard gc'"
+                ),
+                {"ws": ws},
+            )
+            return sorted(r[0] for r in rows)
+    finally:
+        engine.dispose()
+
+
 def _age(server, runs: list[str], experiments: list[str], models: list[str]) -> None:  # noqa: ANN001
     """Move deletion times two hours back, as if the deletes happened then."""
     two_hours = 2 * 3600 * 1000
@@ -163,6 +179,8 @@ def test_gc_dry_run_then_retention_then_rerun(server, tracking_uri, unique, tmp_
         assert client.get_run(rid).data.params == {"p": name}
         assert [m.value for m in client.get_metric_history(rid, "loss")] == [1.0, 0.5, 1.0 / 3]
         assert (art / keep_exp / rid / "artifacts" / f"{name}.txt").is_file()
+
+    assert _audit(server, ws) == ["experiment.purge", "model.purge", "run.purge"]
 
     again = _gc(server, "--older-than", "1h", "--workspace", ws)
     assert again.exit_code == 0 and "Nothing to remove." in again.output

@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 
 from runyard.artifacts.base import ArtifactBackend, artifact_backend, split_path
 from runyard.errors import InvalidParameter
+from runyard.services import audit
 from runyard.services.artifacts import proxied_path
 from runyard.store.sql import gc as sql
 from runyard.store.sql.engine import Database
 
 log = logging.getLogger("runyard.gc")
 
+ACTOR = "runyard gc"
 BATCH = 100  # rows per transaction: short locks for a live server, little lost work on a kill
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
@@ -202,7 +204,11 @@ def execute(
             except Exception as exc:  # noqa: BLE001 - reported; the run's rows stay for a rerun
                 log.error("run %s: artifacts not deleted (%s); kept for the next gc", run.run_id, exc)
                 result.failed.append((f"run {run.run_id}", str(exc)))
-        done = db.write(lambda conn, ids=ready: sql.purge_runs(conn, ids)) if ready else []
+        done = (
+            db.write(lambda conn, b=batch, ids=ready: _audited(conn, b, sql.purge_runs(conn, ids), "run"))
+            if ready
+            else []
+        )
         result.runs += len(done)
         result.skipped += len(ready) - len(done)
         log.info("purged %d runs: %s", len(done), ", ".join(done))
@@ -216,7 +222,11 @@ def execute(
             except Exception as exc:  # noqa: BLE001 - reported; the model's rows stay
                 log.error("logged model %s: artifacts not deleted (%s)", model.model_id, exc)
                 result.failed.append((f"logged model {model.model_id}", str(exc)))
-        done = db.write(lambda conn, ids=ready: sql.purge_models(conn, ids)) if ready else []
+        done = (
+            db.write(lambda conn, b=batch, ids=ready: _audited(conn, b, sql.purge_models(conn, ids), "model"))
+            if ready
+            else []
+        )
         result.models += len(done)
         result.skipped += len(ready) - len(done)
         log.info("purged %d logged models: %s", len(done), ", ".join(done))
@@ -225,6 +235,20 @@ def execute(
         _purge_experiment(db, backend, exp, result)
         advance(1)
     return result
+
+
+def _audited(conn, batch: Sequence, done: list[str], kind: str) -> list[str]:  # noqa: ANN001
+    """One audit entry per workspace and batch, in the purge's own transaction."""
+    gone = set(done)
+    by_ws: dict[int, list[str]] = {}
+    for item in batch:
+        key = item.run_id if kind == "run" else item.model_id
+        if key in gone:
+            by_ws.setdefault(item.workspace_id, []).append(key)
+    for wid, ids in by_ws.items():
+        what = "runs" if kind == "run" else "logged models"
+        audit.record(conn, wid, f"{kind}.purge", f"{len(ids)} {what}", {"ids": ids}, actor=ACTOR)
+    return done
 
 
 def _purge_experiment(
@@ -247,7 +271,15 @@ def _purge_experiment(
             log.error("experiment %s: artifacts not deleted (%s)", exp.experiment_id, exc)
             result.failed.append((f"experiment {exp.experiment_id}", str(exc)))
             return
-    if db.write(lambda conn: sql.purge_experiment(conn, exp.workspace_id, exp.experiment_id)):
+
+    def tx(conn) -> bool:  # noqa: ANN001
+        if not sql.purge_experiment(conn, exp.workspace_id, exp.experiment_id):
+            return False
+        target = f"{exp.name} (id {exp.experiment_id})"
+        audit.record(conn, exp.workspace_id, "experiment.purge", target, actor=ACTOR)
+        return True
+
+    if db.write(tx):
         result.experiments += 1
         log.info("purged experiment %s (%s)", exp.experiment_id, exp.name)
     else:

@@ -25,6 +25,7 @@ from runyard.artifacts.base import ArtifactBackend, split_path
 from runyard.entities import DEFAULT_EXPERIMENT_ID, Workspace
 from runyard.errors import AlreadyExists, InvalidParameter, InvalidState, NotFound
 from runyard.maintenance import format as fmt
+from runyard.services import audit
 from runyard.services.artifacts import proxied_path
 from runyard.services.workspaces import WorkspaceService
 from runyard.store.sql import transfer as sql
@@ -231,6 +232,8 @@ def _insert_all(
             sql.insert_rows(conn, fmt.table(name), ws.id, [remap.row(name, r) for r in rows])
             counts[name] += len(rows)
             on_rows(len(rows))
+    details = {"from": manifest["workspace"]["name"], "created": manifest.get("created"), "rows": counts}
+    audit.record(conn, ws.id, "workspace.import", ws.name, details, actor="runyard import")
     return counts
 
 
