@@ -198,6 +198,12 @@ def test_named_runs_must_be_deleted_and_past_retention(server, tracking_uri, uni
     assert f"run {active} is not deleted" in out.output
     assert f"run {fresh} was deleted within the retention period" in out.output
     assert f"run {'f' * 32} does not exist" in out.output
+    live_exp = client.create_experiment(f"live-{unique}")
+    named = _gc(server, "--workspace", ws, "--experiment-ids", f"{live_exp},987654321", "--dry-run")
+    assert named.exit_code == 1
+    assert f"experiment {live_exp} is not deleted" in named.output
+    assert "experiment 987654321 does not exist" in named.output
+    assert _gc(server, "--experiment-ids", "x1", "--dry-run").exit_code == 2
     bad = _gc(server, "--older-than", "soon", "--dry-run")
     assert bad.exit_code == 1 and "Invalid duration 'soon'" in bad.output
     # With no retention the named run goes, and only it.
