@@ -115,9 +115,10 @@ def server_on(store: str, work: Path) -> Iterator[RunyardServer]:
 
 
 def round_trip(server: RunyardServer, big: Path, expected: str, mode: str, work: Path) -> dict:
-    os.environ.pop("MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE", None)
-    if mode == "put":  # one streamed PUT, as the client sends files under 500 MB
-        os.environ["MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE"] = str(1 << 40)
+    # "put": one streamed PUT, as the client sends files under 500 MB; "multipart": parts of
+    # MLflow's default size, as it sends larger files (forced here whatever --size-mb is).
+    threshold = 1 << 40 if mode == "put" else 1
+    os.environ["MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE"] = str(threshold)
     mlflow.set_tracking_uri(server.url)
     mlflow.set_experiment(f"large-{mode}")
     client = MlflowClient()

@@ -81,6 +81,13 @@ SETTINGS: tuple[Setting, ...] = (
         "AZURE_STORAGE_CONNECTION_STRING, then AZURE_STORAGE_ACCESS_KEY, then azure-identity.",
     ),
     Setting(
+        "artifacts_presigned_downloads",
+        bool,
+        False,
+        "Hand clients short-lived presigned URLs to download artifacts straight from an S3 or Azure "
+        "--artifacts-destination (clients must reach the store). Off: every byte goes through the server.",
+    ),
+    Setting(
         "default_artifact_root",
         str,
         "mlflow-artifacts:/",
@@ -184,6 +191,7 @@ class Settings:
     serve_artifacts: bool = True
     s3_endpoint_url: str = ""
     azure_storage_connection_string: str = ""
+    artifacts_presigned_downloads: bool = False
     log_level: str = "info"
     db_pool_size: int = 16
     statement_timeout_ms: int = 30000

@@ -1,7 +1,8 @@
 """End to end: a real ``runyard server`` storing artifacts in S3 (SeaweedFS) and Azure (Azurite).
 
 The stock mlflow client logs a file, a multipart upload and a model, lists them with their
-sizes, downloads them and loads the model back; the bytes are checked in the store itself.
+sizes, downloads them (proxied, and through presigned URLs) and loads the model back; the
+bytes are checked in the store itself.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pytest
+import requests
 from mlflow import MlflowClient
 from mlflow.store.artifact.mlflow_artifacts_repo import MlflowArtifactsRepository
 
@@ -36,13 +38,18 @@ def store_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         store = request.getfixturevalue("azurite")
         destination = f"wasbs://{CONTAINER}@{ACCOUNT}.blob.core.windows.net/{fresh_prefix()}"
     env = store.env()
+    # S3's endpoint comes by flag, Azure's connection string by variable: both paths are used.
+    flags = ["--s3-endpoint-url", env.pop("RUNYARD_S3_ENDPOINT_URL")] if request.param == "s3" else []
     server = RunyardServer(
         f"sqlite:///{tmp / 'runyard.db'}",
         tmp / "unused-artifacts",
         "--artifacts-destination",  # the last occurrence of a flag wins
         destination,
+        "--artifacts-presigned-downloads",
+        *flags,
         env=env,
     )
+    env = store.env()  # for reading the store from the test itself
     server.start()
     try:
         yield server, destination, env
@@ -53,6 +60,8 @@ def store_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 @pytest.fixture
 def on_server(store_server, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple]:
     server, destination, env = store_server
+    # Proxied downloads unless a test says otherwise (the server also offers presigned ones).
+    monkeypatch.setenv("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
     monkeypatch.delenv("MLFLOW_TRACKING_TOKEN", raising=False)
     mlflow.set_workspace(None)
@@ -143,3 +152,35 @@ def test_multipart_upload_through_the_server(on_server, tmp_path, monkeypatch):
     assert hashlib.sha256(got.read_bytes()).digest() == hashlib.sha256(big.read_bytes()).digest()
     with backend_of(destination, env) as backend:  # complete cleaned up the staged parts
         assert list(backend._iter_keys(backend.prefix + ".runyard/uploads/")) == []
+
+
+def test_presigned_downloads_skip_the_server(on_server, tmp_path, monkeypatch):
+    server, _, _ = on_server
+    monkeypatch.delenv("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD")  # as server-info says
+    info = requests.get(f"{server.url}/api/3.0/mlflow/server-info", timeout=10).json()
+    assert info["multipart_downloads_enabled"] is True
+    monkeypatch.setenv("MLFLOW_MULTIPART_DOWNLOAD_CHUNK_SIZE", str(1024 * 1024))
+    urls: list[str] = []
+    original = MlflowArtifactsRepository._get_presigned_download_url
+
+    def spy(self, remote_file_path):  # noqa: ANN001, ANN202
+        response = original(self, remote_file_path)
+        urls.append(response.url)
+        return response
+
+    monkeypatch.setattr(MlflowArtifactsRepository, "_get_presigned_download_url", spy)
+    data = os.urandom(3 * 1024 * 1024 + 7)  # four ranges read straight from the store
+    src = tmp_path / "blob.bin"
+    src.write_bytes(data)
+    mlflow.set_experiment(f"object-store-presigned-{fresh_prefix()}")
+    with mlflow.start_run() as run:
+        mlflow.log_artifact(str(src))
+    dst = tmp_path / "dl"
+    dst.mkdir()
+    got = Path(MlflowClient().download_artifacts(run.info.run_id, "blob.bin", str(dst)))
+    assert got.read_bytes() == data
+    [url] = urls
+    assert not url.startswith(server.url)  # the store's own address, signed
+    assert requests.get(url, timeout=10, headers={"Range": "bytes=0-9"}).content == data[:10]
+    r = requests.get(f"{server.url}/api/2.0/mlflow-artifacts/presigned/0/nope.bin", timeout=10)
+    assert r.status_code == 404

@@ -8,7 +8,7 @@ access layer reads it from here, so a route cannot exist without its check.
 from __future__ import annotations
 
 from runyard.api import access as acc
-from runyard.api import artifacts, experiments, oauth, openapi, server, workspaces
+from runyard.api import artifacts, experiments, oauth, openapi, presigned, server, workspaces
 from runyard.api import batch_jobs as bj
 from runyard.api import endpoints as ep
 from runyard.api import logged_models as lm
@@ -127,6 +127,7 @@ def routes() -> list[Route]:
         Route("GET", f"{_T}/artifacts/list", artifacts.list_run, art_w.ListArtifacts, R),
         Route("GET", f"{_MA}/artifacts", artifacts.list_, art_w.ListArtifactsMlflowArtifacts, R),
         Route("GET", f"{_MA}/artifacts/{{path:path}}", artifacts.download, None, R, raw=True),
+        Route("GET", f"{_MA}/presigned/{{path:path}}", presigned.download_url, None, R),
         Route("PUT", f"{_MA}/artifacts/{{path:path}}", artifacts.upload, None, W, raw=True),
         Route("DELETE", f"{_MA}/artifacts/{{path:path}}", artifacts.delete, None, W),
         Route(

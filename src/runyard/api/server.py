@@ -13,7 +13,10 @@ def server_info(call: Call, _req: None) -> dict[str, object]:
         "workspaces_enabled": True,
         "trace_archival_enabled": False,
         "multipart_uploads_enabled": proxied,
-        "multipart_downloads_enabled": False,
+        # True only when presigned download URLs will really be handed out (see api/presigned.py).
+        "multipart_downloads_enabled": proxied
+        and settings.artifacts_presigned_downloads
+        and call.services.artifacts.presigns,
         "presigned_upload_run_id_supported": False,
         "presigned_upload_model_id_supported": False,
         "features_enabled": {"gateway": False},

@@ -184,6 +184,36 @@ class AzureBlobBackend(ObjectStoreBackend):
         )
         return ReadStream(size, _rechunk(downloader.chunks(), chunk_size), total=total)
 
+    def presigned_url(self, path: str, expires_s: int) -> tuple[str, int] | None:
+        """A read-only SAS URL; None without an account key to sign it (clients are proxied)."""
+        sas = self._read_sas
+        if sas is None:
+            return None
+        key, size = self._file_size(path)
+        return f"{self.client.get_blob_client(key).url}?{sas(key, expires_s)}", size
+
+    @property
+    def _read_sas(self) -> Any | None:
+        """``sign(blob_name, expires_s)`` for a read-only SAS, or None without an account key."""
+        from azure.storage.blob import BlobSasPermissions, generate_blob_sas
+
+        credential = getattr(self.client, "credential", None)
+        account_key = getattr(credential, "account_key", None)
+        if not account_key:
+            return None
+
+        def sign(name: str, expires_s: int) -> str:
+            return generate_blob_sas(
+                credential.account_name,
+                self.container,
+                name,
+                account_key=account_key,
+                permission=BlobSasPermissions(read=True),
+                expiry=datetime.now(timezone.utc) + timedelta(seconds=expires_s),
+            )
+
+        return sign
+
     # -- writing -----------------------------------------------------------------------------------
     def _stage(
         self, blob: Any, chunks: Iterable[bytes], md5: Any = None, block_size: int = PART_SIZE
@@ -311,25 +341,14 @@ class AzureBlobBackend(ObjectStoreBackend):
         none or the store refuses, and the caller copies through the server instead.
         """
         from azure.core.exceptions import HttpResponseError
-        from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 
-        credential = getattr(self.client, "credential", None)
-        account_key = getattr(credential, "account_key", None)
-        if not account_key:
+        sign = self._read_sas
+        if sign is None:
             return None
-        expiry = datetime.now(timezone.utc) + timedelta(hours=1)
         ids: list[str] = []
         try:
             for name, size in sources:
-                sas = generate_blob_sas(
-                    credential.account_name,
-                    self.container,
-                    name,
-                    account_key=account_key,
-                    permission=BlobSasPermissions(read=True),
-                    expiry=expiry,
-                )
-                url = f"{self.client.get_blob_client(name).url}?{sas}"
+                url = f"{self.client.get_blob_client(name).url}?{sign(name, 3600)}"
                 for offset in range(0, size, _COPY_BLOCK):
                     block_id = base64.b64encode(secrets.token_bytes(24)).decode()
                     length = min(_COPY_BLOCK, size - offset)

@@ -199,6 +199,14 @@ class ArtifactBackend(abc.ABC):
     def abort_multipart(self, path: str, upload_id: str) -> None:
         """Drop an upload and its parts. ArtifactNotFound if the upload is unknown."""
 
+    # -- direct access -------------------------------------------------------------------
+    def presigned_url(self, path: str, expires_s: int) -> tuple[str, int] | None:
+        """(a URL that reads the file without credentials until ``expires_s`` from now, its size).
+
+        None if this backend cannot hand out such URLs (a local folder): clients are proxied.
+        """
+        return None
+
     # -- housekeeping ------------------------------------------------------------------
     def purge_stale(self, max_age_s: float) -> int:
         """Remove leftovers (temp files, abandoned uploads) older than ``max_age_s``."""

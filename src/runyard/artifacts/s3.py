@@ -161,6 +161,13 @@ class S3Backend(ObjectStoreBackend):
         )["Body"]  # type: ignore[index]
         return ReadStream(size, body.iter_chunks(chunk_size), body.close, total=total)
 
+    def presigned_url(self, path: str, expires_s: int) -> tuple[str, int] | None:
+        key, size = self._file_size(path)
+        url = self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_s
+        )
+        return url, size
+
     # -- writing -----------------------------------------------------------------------------------
     def write(self, path: str, chunks: Iterable[bytes]) -> int:
         rel, key = self._file_key(path)

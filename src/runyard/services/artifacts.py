@@ -199,6 +199,19 @@ class ArtifactService:
         self._require_serving()
         self.backend.delete("/".join(self._check(ws, path)))
 
+    @property
+    def presigns(self) -> bool:
+        """Whether the backend can hand out presigned download URLs (S3, Azure with a key)."""
+        return type(self.backend).presigned_url is not ArtifactBackend.presigned_url
+
+    def presigned_download(self, ws: Workspace, path: str, expires_s: int) -> tuple[str, int]:
+        """(URL, size) reading one file straight from the store, checked as a download is."""
+        self._require_serving()
+        found = self.backend.presigned_url("/".join(self._check(ws, path)), expires_s)
+        if found is None:
+            raise Unavailable("This artifact store cannot sign download URLs; download through the server.")
+        return found
+
     # -- multipart uploads -----------------------------------------------------------------
     def _target(self, ws: Workspace, artifact_dir: str | None, local_file: str | None) -> str:
         target = join_path(artifact_dir, _file_name(local_file))
