@@ -262,7 +262,7 @@ def scoring_command(python: str, model_path: Path, fd: int) -> list[str]:
 
 
 def spawn(cmd: list[str], env: Mapping[str, str], log_path: Path, fd: int) -> subprocess.Popen[bytes]:
-    """Start a scoring process in its own session, stdout and stderr appended to its log."""
+    """Start a scoring process in its own session and folder, stdout and stderr appended to its log."""
     full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
     with open(log_path, "ab") as log:
         return subprocess.Popen(
@@ -274,6 +274,7 @@ def spawn(cmd: list[str], env: Mapping[str, str], log_path: Path, fd: int) -> su
             pass_fds=(fd,),
             start_new_session=True,
             close_fds=True,
+            cwd=log_path.parent,  # not the server's working directory: nothing there may shadow a module
         )
 
 
