@@ -9,6 +9,7 @@ load it, render it.
 from __future__ import annotations
 
 import random
+import re
 import time
 import uuid
 
@@ -21,6 +22,8 @@ from runyard.store.sql import schema
 
 RUNS = 10_000
 BUDGET_S = 1.0
+# Chart data for 20 long histories took 0.9-1.2 s on 2 cores shared at a load average of ~15.
+CHART_BUDGET_S = 3.0
 
 
 def _seed(app, eid: int) -> None:
@@ -124,4 +127,32 @@ def test_chart_data_for_twenty_runs_of_ten_thousand_points_is_downsampled_fast(b
     assert all(s["points"][0][0] == 0 and s["points"][-1][0] == 9_999 for s in series)
     assert series[3]["band"][0] == [4.5, 3 + 1 / 10, 3 + 1.0]  # steps 0-9 of run 3: 3 + 1/(s+1)
     print(f"chart data, 20 runs x 10,000 points -> 20 x 1,000: best {min(timings) * 1000:.0f} ms")
-    assert max(timings) < 2 * BUDGET_S, timings
+    assert max(timings) < CHART_BUDGET_S, timings
+
+
+def test_paging_forward_and_back_through_ten_thousand_runs(big):
+    client, eid = big
+
+    def visit(url: str) -> tuple[str, list[str], dict[str, str]]:
+        html = client.get(url).text
+        names = re.findall(r'class="runname">([^<]+)<', html)
+        links = {
+            m[0]: m[1].replace("&amp;", "&") for m in re.findall(r'id="(\w+-page)" href="([^"]+)"', html)
+        }
+        shown = re.search(r'id="range">([^<]*)<', html)
+        return (shown[1] if shown else ""), names, links
+
+    shown, names, links = visit(f"/w/default/experiments/{eid}?order=attributes.run_name%20ASC&n=100")
+    assert (shown, names[0], set(links)) == ("Runs 1\u2013100", "run-00000", {"next-page"})
+    shown, names, links = visit(links["next-page"])
+    assert (shown, names[0], set(links)) == (
+        "Runs 101\u2013200",
+        "run-00100",
+        {"first-page", "prev-page", "next-page"},
+    )
+    shown, names, links = visit(links["next-page"])
+    assert (shown, names[0]) == ("Runs 201\u2013300", "run-00200")
+    shown, names, links = visit(links["prev-page"])
+    assert (shown, names[0]) == ("Runs 101\u2013200", "run-00100")
+    shown, names, links = visit(links["prev-page"])
+    assert (shown, names[0], set(links)) == ("Runs 1\u2013100", "run-00000", {"next-page"})

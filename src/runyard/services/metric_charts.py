@@ -59,17 +59,12 @@ class MetricChartService:
                 if rid not in known:
                     raise run_not_found(rid)
             for key in keys:
-                for rid in ids:
-                    found = self._one(conn, ws.id, rid, key, points)
-                    if found is not None:
-                        out.append(found)
+                found = sql.extents(conn, ws.id, ids, key)
+                out += [self._one(conn, ws.id, rid, key, found[rid], points) for rid in ids if rid in found]
         return out
 
     @staticmethod
-    def _one(conn, wid: int, run_id: str, key: str, points: int) -> Series | None:  # noqa: ANN001
-        ext = sql.extent(conn, wid, run_id, key)
-        if ext is None:
-            return None
+    def _one(conn, wid: int, run_id: str, key: str, ext: sql.Extent, points: int) -> Series:  # noqa: ANN001
         series = Series(run_id, key, ext.count)
         if ext.count <= points:
             rows = sql.points(conn, wid, run_id, key)

@@ -90,6 +90,10 @@ def _available(runs: list[Run]) -> dict[str, list[str]]:
     return {"metrics": sorted(metrics), "params": sorted(params), "tags": sorted(tags)}
 
 
+def _page_link(back: list[str], token: str | None, offset: int) -> dict[str, object]:
+    return {"back": back, "page_token": "" if token in (None, "-") else token, "offset": max(offset, 0) or ""}
+
+
 def runs_table(ctx: Ctx) -> Response:
     exp = ctx.services.experiments.get(ctx.ws, ctx.request.path_params["experiment_id"])
     filter_string = ctx.param("filter").strip()
@@ -124,7 +128,10 @@ def runs_table(ctx: Ctx) -> Response:
     order_field, _, direction = order.rpartition(" ")
     if direction.upper() not in ("ASC", "DESC"):
         order_field, direction = order, "ASC"
-    offset = int(ctx.param("offset", "0") or 0) if ctx.param("offset", "0").isdigit() else 0
+    offset = int(ctx.param("offset")) if ctx.param("offset").isdigit() else 0
+    # Page tokens only lead forward, so the URL keeps the tokens of the pages before this one
+    # ("-" for the first page) to make "Previous page" a plain link.
+    back = ctx.params("back")
     keep = {
         "filter": filter_string,
         "order": order,
@@ -150,6 +157,8 @@ def runs_table(ctx: Ctx) -> Response:
         sizes=PAGE_SIZES,
         keep=keep,
         offset=offset,
+        prev_link=_page_link(back[:-1], back[-1], offset - size) if back else None,
+        next_link=_page_link([*back, page_token or "-"], next_token, offset + size) if next_token else None,
         next_token=next_token,
         chosen={c.id for c in columns},
     )

@@ -8,6 +8,7 @@ One aggregate query per (run, key), served by the (run_uuid, key, step, timestam
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, case, func, literal, select
@@ -27,12 +28,21 @@ class Extent:
     max_time: int
 
 
-def extent(conn: Connection, wid: int, run_id: str, key: str) -> Extent | None:
-    stmt = select(
-        func.count(), func.min(_m.step), func.max(_m.step), func.min(_m.timestamp), func.max(_m.timestamp)
-    ).where(_m.workspace_id == wid, _m.run_uuid == run_id, _m.key == key)
-    row = fetch_raw(conn, stmt)[0]
-    return Extent(*row) if row[0] else None
+def extents(conn: Connection, wid: int, run_ids: Sequence[str], key: str) -> dict[str, Extent]:
+    """How many points each run has for ``key`` and their step and time ranges (one query)."""
+    stmt = (
+        select(
+            _m.run_uuid,
+            func.count(),
+            func.min(_m.step),
+            func.max(_m.step),
+            func.min(_m.timestamp),
+            func.max(_m.timestamp),
+        )
+        .where(_m.workspace_id == wid, _m.run_uuid.in_(run_ids), _m.key == key)
+        .group_by(_m.run_uuid)
+    )
+    return {row[0]: Extent(*row[1:]) for row in fetch_raw(conn, stmt)}
 
 
 def points(conn: Connection, wid: int, run_id: str, key: str) -> list[tuple[int, int, float, bool]]:
@@ -74,4 +84,4 @@ def buckets(
     return [tuple(row) for row in fetch_raw(conn, stmt)]  # type: ignore[misc]
 
 
-__all__ = ["Extent", "buckets", "extent", "points"]
+__all__ = ["Extent", "buckets", "extents", "points"]
