@@ -59,6 +59,7 @@ def test_deployments_survive_a_server_restart(world):
         raise AssertionError(f"the old scoring process {old_pid} outlived its server")
     except ProcessLookupError:
         pass
+    world.api().ok("DELETE", "/2.0/runyard/endpoints/survivor")
 
 
 def _scoring_pid(world, endpoint: str) -> int:

@@ -22,7 +22,8 @@ from runyard.config import Settings
 from runyard.entities import DEFAULT_WORKSPACE, Workspace
 from runyard.errors import NotFound, RunyardError, Unauthenticated
 from runyard.services import Services
-from runyard.services.endpoints import KEY_PREFIX, EndpointService, endpoint_not_found
+from runyard.services.endpoint_rules import KEY_PREFIX, endpoint_not_found
+from runyard.services.endpoints import EndpointService
 from runyard.serving.router import EndpointRouter, Route, pinned_from
 
 

@@ -7,11 +7,8 @@ handed to it again, so deployments survive a server restart without a manual ste
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
-import re
-import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -23,9 +20,21 @@ from sqlalchemy.exc import IntegrityError
 
 from runyard.config import Settings
 from runyard.entities import Workspace
-from runyard.errors import AlreadyExists, InvalidParameter, InvalidState, NotFound
+from runyard.errors import AlreadyExists, InvalidParameter, InvalidState
 from runyard.services.artifacts import ArtifactService
 from runyard.services.clock import now_ms
+from runyard.services.endpoint_rules import (
+    KEY_TYPES,
+    NAME,
+    check_env_manager,
+    check_environment,
+    check_name,
+    check_traffic,
+    deployment_not_found,
+    endpoint_not_found,
+    hash_key,
+    new_key,
+)
 from runyard.services.model_files import ModelFiles
 from runyard.services.model_versions import ModelVersionService
 from runyard.services.registry import RegistryService
@@ -37,100 +46,10 @@ from runyard.store.sql.engine import Database
 
 log = logging.getLogger("runyard.endpoints")
 
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
-ENV_MANAGERS = ("local", "virtualenv")
-KEY_PREFIX = "ryk_"
-KEY_TYPES = ("primary", "secondary")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-_MAX_ENV = 64
 MAX_WAIT_S = 600
 # How long a cached endpoint (traffic, key hashes) may serve scoring requests on this replica
 # after a change made elsewhere; changes made here are seen at once.
 _ROUTE_TTL_S = 1.0
-
-
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def _new_key() -> tuple[str, str, str]:
-    key = KEY_PREFIX + secrets.token_urlsafe(32)
-    return key, hash_key(key), key[-4:]
-
-
-def check_name(value: str | None, what: str) -> str:
-    if not value or not _NAME.match(value):
-        raise InvalidParameter(
-            f"Invalid {what} name '{value}': use 1 to 63 letters, digits and hyphens, starting with a letter."
-        )
-    return value
-
-
-def endpoint_not_found(name: str, ws: Workspace) -> NotFound:
-    return NotFound(f"Endpoint '{name}' does not exist in workspace '{ws.name}'.")
-
-
-def deployment_not_found(endpoint: str, name: str) -> NotFound:
-    return NotFound(f"Deployment '{name}' does not exist in endpoint '{endpoint}'.")
-
-
-def _shares(value: Mapping[str, object] | None, what: str, names: set[str], endpoint: str) -> dict[str, int]:
-    """A map of deployment → whole percent 0..100, naming only existing deployments."""
-    out: dict[str, int] = {}
-    for name, share in (value or {}).items():
-        if isinstance(share, bool) or not isinstance(share, int) or not 0 <= share <= 100:
-            raise InvalidParameter(
-                f"Invalid {what} share for deployment '{name}': {share!r}. "
-                "Shares are whole percents from 0 to 100."
-            )
-        if name not in names:
-            known = ", ".join(sorted(names)) or "none yet"
-            raise InvalidParameter(
-                f"Invalid {what}: endpoint '{endpoint}' has no deployment '{name}' (deployments: {known})."
-            )
-        if share:
-            out[name] = share
-    return out
-
-
-def check_traffic(
-    traffic: Mapping[str, object] | None, mirror: Mapping[str, object] | None, names: set[str], endpoint: str
-) -> tuple[dict[str, int], dict[str, int]]:
-    live = _shares(traffic, "traffic", names, endpoint)
-    total = sum(live.values())
-    if live and total != 100:
-        raise InvalidParameter(
-            f"Invalid traffic for endpoint '{endpoint}': the shares add up to {total}; they must add up "
-            "to 100 (or all be 0 to stop traffic)."
-        )
-    copies = _shares(mirror, "mirror", names, endpoint)
-    both = sorted(set(copies) & set(live))
-    if both:
-        raise InvalidParameter(
-            f"Invalid mirror for endpoint '{endpoint}': deployment '{both[0]}' already takes live traffic; "
-            "mirror a share of live traffic to a deployment that takes none."
-        )
-    return live, copies
-
-
-def _environment(value: Mapping[str, object] | None) -> dict[str, str]:
-    env = dict(value or {})
-    if len(env) > _MAX_ENV:
-        raise InvalidParameter(f"Too many environment variables: {len(env)}; the limit is {_MAX_ENV}.")
-    for key, val in env.items():
-        if not _ENV_NAME.match(key) or not isinstance(val, str):
-            raise InvalidParameter(
-                f"Invalid environment variable {key!r}: names are letters, digits and _ (not first a digit) "
-                "and values are strings."
-            )
-    return env  # type: ignore[return-value]
-
-
-def _env_manager(value: str | None) -> str:
-    value = value or "local"
-    if value not in ENV_MANAGERS:
-        raise InvalidParameter(f"Invalid env_manager '{value}': use one of {', '.join(ENV_MANAGERS)}.")
-    return value
 
 
 @dataclass(frozen=True)
@@ -245,7 +164,7 @@ class EndpointService:
     # -- endpoints -------------------------------------------------------------------------
     def get(self, ws: Workspace, name: str | None) -> Endpoint:
         name = name or ""
-        if not _NAME.match(name):  # cannot exist: no need to ask the database (or send it a NUL)
+        if not NAME.match(name):  # cannot exist: no need to ask the database (or send it a NUL)
             raise endpoint_not_found(name, ws)
         with self._db.read() as conn:
             ep = sql.get_endpoint(conn, ws.id, name)
@@ -261,7 +180,7 @@ class EndpointService:
         self, ws: Workspace, name: str | None, description: str | None, user: str | None
     ) -> tuple[Endpoint, NewKeys]:
         name = check_name(name, "endpoint")
-        (primary, p_hash, p_hint), (secondary, s_hash, s_hint) = _new_key(), _new_key()
+        (primary, p_hash, p_hint), (secondary, s_hash, s_hint) = new_key(), new_key()
         now = now_ms()
 
         def tx(conn) -> None:
@@ -316,7 +235,7 @@ class EndpointService:
         if key_type not in KEY_TYPES:
             raise InvalidParameter(f"Invalid key_type '{key_type}': use primary or secondary.")
         ep = self.get(ws, name)
-        key, digest, hint = _new_key()
+        key, digest, hint = new_key()
         now = now_ms()
         values = {f"{key_type}_key_hash": digest, f"{key_type}_key_hint": hint, "keys_update_time": now}
         self._db.write(lambda conn: sql.update_endpoint(conn, ws.id, ep.name, now, **values))
@@ -345,7 +264,7 @@ class EndpointService:
         name = check_name(name, "deployment")
         if any(d.name == name for d in ep.deployments):
             raise AlreadyExists(f"Deployment '{name}' already exists in endpoint '{ep.name}'.")
-        manager, env = _env_manager(env_manager), _environment(environment)
+        manager, env = check_env_manager(env_manager), check_environment(environment)
         model = self.files.resolve(ws, model_uri)
         path = self.files.fetch(ws, model)  # before the row exists: a bad model leaves nothing behind
         now = now_ms()
@@ -381,9 +300,9 @@ class EndpointService:
         dep = self.get_deployment(ws, endpoint, name)
         values: dict[str, object] = {}
         if env_manager is not None:
-            values["env_manager"] = _env_manager(env_manager)
+            values["env_manager"] = check_env_manager(env_manager)
         if environment is not None:
-            values["environment"] = _environment(environment)
+            values["environment"] = check_environment(environment)
         if model_uri:
             model = self.files.resolve(ws, model_uri)
             values.update(model_uri=model.uri, model_name=model.name, model_version=model.version)
@@ -443,7 +362,7 @@ class EndpointService:
         hit = self.peek(ws, name)
         if hit is not False:
             return hit
-        if not _NAME.match(name):
+        if not NAME.match(name):
             return None
         now = time.monotonic()
         with self._db.read() as conn:
@@ -495,13 +414,4 @@ def build_endpoint_service(settings: Settings, db: Database) -> EndpointService:
     )
 
 
-__all__ = [
-    "ENV_MANAGERS",
-    "KEY_PREFIX",
-    "EndpointService",
-    "NewKeys",
-    "build_endpoint_service",
-    "check_name",
-    "check_traffic",
-    "hash_key",
-]
+__all__ = ["EndpointService", "NewKeys", "build_endpoint_service"]
