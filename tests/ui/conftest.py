@@ -48,7 +48,7 @@ def tiny_png(width: int = 24, height: int = 16) -> bytes:
 
 
 def _seed(url: str, tmp: Path) -> Seeded:
-    from mlflow.entities import Metric
+    from mlflow.entities import Dataset, DatasetInput, InputTag, Metric
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(url)
@@ -77,6 +77,8 @@ def _seed(url: str, tmp: Path) -> Seeded:
         client.log_artifact(rid, str(notes))
         if i == 0:
             client.log_artifacts(rid, str(tmp / "plots"), "plots")
+            churn = Dataset("churn-2024", "d41d8cd9", "local", '{"uri": "/data/churn.parquet"}')
+            client.log_inputs(rid, [DatasetInput(churn, [InputTag("mlflow.data.context", "training")])])
         client.set_terminated(rid)
     child = client.create_run(exp_id, run_name="child-of-0", tags={"mlflow.parentRunId": seeded.run_ids[0]})
     seeded.child_id = child.info.run_id

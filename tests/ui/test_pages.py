@@ -80,6 +80,8 @@ def test_run_page_draws_every_metric_and_previews_artifacts(seeded: Seeded, page
     assert page.locator("#params").inner_text().count("adam") == 1
     assert page.locator("#children").get_by_role("link", name="child-of-0").is_visible()
     assert "ui-model v1" in page.locator("#versions").inner_text()
+    datasets = page.locator("#datasets tbody").inner_text()
+    assert "churn-2024" in datasets and "training" in datasets
     # One small chart per metric plus the overlay of the first metrics.
     expect(page.locator(".chartbox polyline.series")).to_have_count(2)
     expect(page.locator("#overlay-chart polyline.series")).to_have_count(2)
