@@ -253,3 +253,28 @@ def _workspaces(db: Database):  # noqa: ANN202
 
     with db.read() as conn:
         return ws_sql.list_all(conn)
+
+
+def test_restored_while_gc_runs_is_kept(server, tracking_uri, unique, tmp_path):
+    ws = f"gc-restore-{unique}"
+    mlflow.create_workspace(ws)
+    client = MlflowClient(f"{server.url}/w/{ws}")
+    eid = client.create_experiment(f"back-{unique}")
+    rid = _run(client, eid, tmp_path, "back")
+    model = client.create_logged_model(eid, name="back")
+    client.log_model_artifact(model.model_id, str(tmp_path / "back.txt"))
+    client.delete_experiment(eid)
+    db = Database(server.backend_url)
+    try:
+        ws_id = next(w.id for w in _workspaces(db) if w.name == ws)
+        p = rules.plan(db, cutoff=None, workspace_id=ws_id)
+        assert (len(p.runs), len(p.models), len(p.experiments)) == (1, 1, 1)
+        client.restore_experiment(eid)  # between the plan and its execution
+        result = rules.execute(db, artifact_backend(str(server.artifacts)), p)
+    finally:
+        db.close()
+    assert (result.runs, result.models, result.experiments, result.skipped) == (0, 0, 0, 3)
+    assert client.get_run(rid).data.params == {"p": "back"}
+    art = Path(server.artifacts) / eid
+    assert (art / rid / "artifacts" / "back.txt").is_file()
+    assert (art / "models" / model.model_id / "artifacts" / "back.txt").is_file()

@@ -214,8 +214,13 @@ def execute(
         log.info("purged %d runs: %s", len(done), ", ".join(done))
         advance(len(batch))
     for batch in _batches(p.models):
+        with db.read() as conn:
+            still = set(sql.purgeable_models(conn, [m.model_id for m in batch]))
         ready = []
         for model in batch:
+            if model.model_id not in still:  # its experiment was restored meanwhile
+                result.skipped += 1
+                continue
             try:
                 delete_artifacts(backend, model.artifact_location, model.model_id)
                 ready.append(model.model_id)

@@ -201,9 +201,9 @@ def purge_runs(conn: Connection, run_ids: Sequence[str]) -> list[str]:
     return ids
 
 
-def purge_models(conn: Connection, model_ids: Sequence[str]) -> list[str]:
-    """Remove those of ``model_ids`` that are deleted or sit in a deleted experiment (deleting
-    an experiment leaves its logged models' own stage alone); return them."""
+def purgeable_models(conn: Connection, model_ids: Sequence[str]) -> list[str]:
+    """Those of ``model_ids`` that are deleted or sit in a deleted experiment (deleting an
+    experiment leaves its logged models' own stage alone)."""
     m, e = logged_models.c, experiments.c
     in_deleted_experiment = (
         select(e.experiment_id)
@@ -215,7 +215,13 @@ def purge_models(conn: Connection, model_ids: Sequence[str]) -> list[str]:
     stmt = select(m.model_id).where(
         in_ids(conn, m.model_id, list(model_ids)), or_(m.lifecycle_stage == DELETED, in_deleted_experiment)
     )
-    ids = list(conn.execute(stmt).scalars())
+    return list(conn.execute(stmt).scalars())
+
+
+def purge_models(conn: Connection, model_ids: Sequence[str]) -> list[str]:
+    """Remove those of ``model_ids`` still purgeable, with everything of theirs; return them."""
+    m = logged_models.c
+    ids = purgeable_models(conn, model_ids)
     if not ids:
         return []
     for table in (logged_model_params, logged_model_tags, logged_model_metrics):
@@ -275,6 +281,7 @@ __all__ = [
     "purge_experiment",
     "purge_models",
     "purge_runs",
+    "purgeable_models",
     "referenced_by_versions",
     "run_states",
     "runs_of_experiments",
