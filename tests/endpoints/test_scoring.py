@@ -124,3 +124,17 @@ def test_deployment_logs_and_metrics_snapshot(churn):
     snap = churn.api(churn.reader).ok("GET", f"/2.0/runyard/endpoints/{EP}/metrics")
     (blue,) = [d for d in snap["deployments"] if d["deployment"] == "blue" and not d["mirror"]]
     assert blue["request_count"] >= 12 and blue["requests_by_status"]["2xx"] >= 9
+
+
+def test_updating_a_deployment_replaces_its_model(churn):
+    body = {"model_uri": "models:/churn-model@challenger", "wait_seconds": 120}
+    r = requests.patch(
+        churn.api().url(f"/2.0/runyard/endpoints/{EP}/deployments/blue"),
+        json=body,
+        headers={"Authorization": f"Bearer {churn.owner}"},
+        timeout=180,
+    )
+    assert r.status_code == 200, r.text
+    dep = r.json()["deployment"]
+    assert (dep["model_version"], dep["state"]) == ("2", "ready"), dep
+    assert _predictions(churn.score(EP, {"dataframe_records": rows(2)})) == [7, 7]  # the constant model
