@@ -183,7 +183,25 @@ def test_access_endpoints_and_device_pages_render(seeded: Seeded, page):
     assert "Authentication is off" in page.locator("main").inner_text()
     shot(page, "10-access")
     page.goto(f"{seeded.url}/w/default/endpoints")
+    assert page.locator("#no-endpoints").is_visible()
+    created = requests.post(
+        f"{seeded.url}/w/default/api/2.0/runyard/endpoints",
+        json={"name": "churn", "description": "Churn scoring"},
+        timeout=30,
+    )
+    assert created.status_code == 200, created.text
+    page.goto(f"{seeded.url}/w/default/endpoints")
+    row = page.locator("#endpoints tbody tr", has_text="churn")
+    assert "no traffic" in row.inner_text()
+    assert f"{seeded.url}/w/default/endpoints/churn/invocations" in row.inner_text()
     shot(page, "11-endpoints")
+    row.get_by_role("link", name="churn").click()
+    page.wait_for_url(re.compile(r"/endpoints/churn$"))
+    assert page.locator("#endpoint-state").inner_text() == "no traffic"
+    assert "runyard deployment create" in page.locator("#deployments").inner_text()
+    assert page.locator("#request-total").inner_text() == "0"
+    shot(page, "11b-endpoint")
+    assert requests.get(f"{seeded.url}/w/default/endpoints/nope", timeout=30).status_code == 404
     page.goto(f"{seeded.url}/device")
     assert "authentication off" in page.locator("main").inner_text()
     _no_errors(page)
