@@ -114,9 +114,9 @@ metrics = Table(
     Column("timestamp", BigInteger, nullable=False),
     Column("step", BigInteger, nullable=False),
     Column("is_nan", Boolean, nullable=False),
-    # In get-history's order with every column: a history streams (and pages from a keyset
-    # token) straight off the index, never sorting millions of points.
-    Index("ix_metrics_run_key_time", "run_uuid", "key", "timestamp", "step", "value", "is_nan"),
+    # In get-history's order (value and is_nan only break ties within one step): a history
+    # streams, and pages from a keyset token, off the index without sorting millions of points.
+    Index("ix_metrics_run_key_time", "run_uuid", "key", "timestamp", "step"),
 )
 
 # One row per (run, key) with the value MLflow reports as "latest" (max step, then max

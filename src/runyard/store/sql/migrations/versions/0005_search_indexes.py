@@ -2,8 +2,9 @@
 
 - ``latest_metrics (key, value, is_nan, run_uuid)``: a search ordered by a metric walks it in order.
 - ``params (key, value, run_uuid)`` replaces ``(key, value)``: param filters answered index-only.
-- ``metrics (run_uuid, key, timestamp, step, value, is_nan)`` replaces ``(run_uuid, key, step,
-  timestamp)``: get-history's own order, so histories stream and page without sorting.
+- ``metrics (run_uuid, key, timestamp, step)`` replaces ``(run_uuid, key, step, timestamp)``:
+  get-history's own order, so histories stream and page without sorting (same width: no
+  extra cost on the metric insert path).
 
 Revision ID: 0005
 Revises: 0004
@@ -23,9 +24,7 @@ def upgrade() -> None:
     op.create_index("ix_latest_metrics_key_value", "latest_metrics", ["key", "value", "is_nan", "run_uuid"])
     op.drop_index("ix_params_key_value", table_name="params")
     op.create_index("ix_params_key_value", "params", ["key", "value", "run_uuid"])
-    op.create_index(
-        "ix_metrics_run_key_time", "metrics", ["run_uuid", "key", "timestamp", "step", "value", "is_nan"]
-    )
+    op.create_index("ix_metrics_run_key_time", "metrics", ["run_uuid", "key", "timestamp", "step"])
     op.drop_index("ix_metrics_run_key_step", table_name="metrics")
 
 
