@@ -163,6 +163,8 @@ def _same_runs(src: MlflowClient, dst: MlflowClient, src_exp: str, dst_exp: str)
             assert str(ha) == str(hb)  # str: NaN == NaN
         for attr in ("status", "start_time", "end_time", "lifecycle_stage", "run_name"):
             assert getattr(ra.info, attr) == getattr(rb.info, attr)
+        outputs = [[(o.model_id, o.step) for o in r.outputs.model_outputs] for r in (ra, rb)]
+        assert outputs[0] == outputs[1]
         assert [(d.dataset.name, d.dataset.digest, d.tags) for d in ra.inputs.dataset_inputs] == [
             (d.dataset.name, d.dataset.digest, d.tags) for d in rb.inputs.dataset_inputs
         ]
@@ -198,7 +200,11 @@ def test_import_shows_the_same_workspace_to_the_stock_client(source, target, tmp
         va, vb = src.get_model_version("clf", v), dst.get_model_version("clf", v)
         for attr in ("run_id", "current_stage", "tags", "aliases", "source", "creation_timestamp"):
             assert getattr(va, attr) == getattr(vb, attr), attr
-    lm = dst.get_logged_model(seeded["model_id"])
+    model_run = dst.get_run(seeded["model_run"])
+    assert [o.model_id for o in model_run.outputs.model_outputs] == [seeded["model_id"]]
+    lm, src_lm = dst.get_logged_model(seeded["model_id"]), src.get_logged_model(seeded["model_id"])
+    for attr in ("name", "params", "tags", "status", "model_type", "creation_timestamp"):
+        assert getattr(lm, attr) == getattr(src_lm, attr), attr
     assert lm.source_run_id == seeded["model_run"]
     assert lm.experiment_id == exps_b["train"].experiment_id
     # And the model loads from the target through the alias.
