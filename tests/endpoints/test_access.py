@@ -48,6 +48,10 @@ def test_regenerating_a_key_invalidates_only_that_key(world, keys):
     assert _with(world, {"api-key": secondary}).status_code == 200
     hints = world.api().ok("GET", f"/2.0/runyard/endpoints/{EP}/keys")
     assert hints["primary_key_hint"].endswith(new[-4:])
+    entries = world.api().ok("GET", "/2.0/runyard/audit")["entries"]
+    assert {"action": "endpoint.regenerate_key", "target": EP, "actor": "owner-a"} in [
+        {k: e[k] for k in ("action", "target", "actor")} for e in entries
+    ]
 
 
 def test_a_key_of_another_endpoint_is_refused(world, keys):

@@ -14,14 +14,16 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
 from runyard.config import Settings
 from runyard.entities import Workspace
 from runyard.errors import AlreadyExists, InvalidParameter, InvalidState
+from runyard.services import audit
 from runyard.services.artifacts import ArtifactService
+from runyard.services.audit import current_actor
 from runyard.services.clock import now_ms
 from runyard.services.endpoint_rules import (
     KEY_TYPES,
@@ -45,6 +47,7 @@ from runyard.store.sql.endpoints import Deployment, Endpoint
 from runyard.store.sql.engine import Database
 
 log = logging.getLogger("runyard.endpoints")
+T = TypeVar("T")
 
 MAX_WAIT_S = 600
 # How long a cached endpoint (traffic, key hashes) may serve scoring requests on this replica
@@ -161,6 +164,19 @@ class EndpointService:
         if self._runner is not None:
             self._runner.close()
 
+    def _write(
+        self, ws: Workspace, action: str, target: str, details: dict[str, Any] | None, fn: Callable[[Any], T]
+    ) -> T:
+        """Run ``fn`` in a write transaction that also records the change in the audit log."""
+        actor = current_actor.get()  # read here: on SQLite the transaction runs in another thread
+
+        def tx(conn: Any) -> T:
+            result = fn(conn)
+            audit.record(conn, ws.id, action, target, details, actor=actor)
+            return result
+
+        return self._db.write(tx)
+
     # -- endpoints -------------------------------------------------------------------------
     def get(self, ws: Workspace, name: str | None) -> Endpoint:
         name = name or ""
@@ -189,7 +205,7 @@ class EndpointService:
             sql.insert_endpoint(conn, ws.id, name, description, (p_hash, p_hint, s_hash, s_hint), user, now)
 
         try:
-            self._db.write(tx)
+            self._write(ws, "endpoint.create", name, None, tx)
         except IntegrityError:
             raise AlreadyExists(f"Endpoint '{name}' already exists in workspace '{ws.name}'.") from None
         return self.get(ws, name), NewKeys(primary, secondary)
@@ -217,13 +233,21 @@ class EndpointService:
             )
             values.update(traffic=live, mirror=copies)
         if values:
-            self._db.write(lambda conn: sql.update_endpoint(conn, ws.id, ep.name, now_ms(), **values))
+            self._write(
+                ws,
+                "endpoint.update",
+                ep.name,
+                {k: v for k, v in values.items() if k != "description"} or None,
+                lambda conn: sql.update_endpoint(conn, ws.id, ep.name, now_ms(), **values),
+            )
             self._forget(ws, ep.name)
         return self.get(ws, ep.name)
 
     def delete(self, ws: Workspace, name: str | None) -> None:
         ep = self.get(ws, name)
-        self._db.write(lambda conn: sql.delete_endpoint(conn, ws.id, ep.id))
+        self._write(
+            ws, "endpoint.delete", ep.name, None, lambda conn: sql.delete_endpoint(conn, ws.id, ep.id)
+        )
         self._forget(ws, ep.name)
         self.metrics.forget(workspace=ws.name, endpoint=ep.name)
         for dep in ep.deployments:
@@ -238,7 +262,13 @@ class EndpointService:
         key, digest, hint = new_key()
         now = now_ms()
         values = {f"{key_type}_key_hash": digest, f"{key_type}_key_hint": hint, "keys_update_time": now}
-        self._db.write(lambda conn: sql.update_endpoint(conn, ws.id, ep.name, now, **values))
+        self._write(
+            ws,
+            "endpoint.regenerate_key",
+            ep.name,
+            {"key_type": key_type},
+            lambda conn: sql.update_endpoint(conn, ws.id, ep.name, now, **values),
+        )
         self._forget(ws, ep.name)
         return key
 
@@ -280,7 +310,7 @@ class EndpointService:
                 sql.update_endpoint(conn, ws.id, ep.name, now, traffic={name: 100})
 
         try:
-            self._db.write(tx)
+            self._write(ws, "deployment.create", f"{ep.name}/{name}", {"model_uri": model.uri}, tx)
         except IntegrityError:
             raise AlreadyExists(f"Deployment '{name}' already exists in endpoint '{ep.name}'.") from None
         self._forget(ws, ep.name)
@@ -310,8 +340,14 @@ class EndpointService:
         else:
             path = self._recorded_path(ws, dep)
         if values:
-            self._db.write(
-                lambda conn: sql.update_deployment(conn, ws.id, dep.endpoint_id, dep.name, now_ms(), **values)
+            self._write(
+                ws,
+                "deployment.update",
+                f"{dep.endpoint}/{dep.name}",
+                {k: v for k, v in values.items() if k != "environment"},
+                lambda conn: sql.update_deployment(
+                    conn, ws.id, dep.endpoint_id, dep.name, now_ms(), **values
+                ),
             )
         dep = self.get_deployment(ws, dep.endpoint, dep.name)
         self._deploy(dep, path)
@@ -326,7 +362,13 @@ class EndpointService:
                 f"(traffic {ep.traffic.get(dep.name, 0)}%, mirror {ep.mirror.get(dep.name, 0)}%). Move its "
                 f"traffic to another deployment first: `runyard endpoint traffic {ep.name} other=100`."
             )
-        self._db.write(lambda conn: sql.delete_deployment(conn, ws.id, dep.endpoint_id, dep.name))
+        self._write(
+            ws,
+            "deployment.delete",
+            f"{dep.endpoint}/{dep.name}",
+            None,
+            lambda conn: sql.delete_deployment(conn, ws.id, dep.endpoint_id, dep.name),
+        )
         self._forget(ws, ep.name)
         self.metrics.forget(workspace=ws.name, endpoint=ep.name, deployment=dep.name)
         self.runner.remove(self.key(dep))
