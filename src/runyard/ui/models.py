@@ -7,6 +7,7 @@ from urllib.parse import quote
 from starlette.responses import Response
 
 from runyard.api.call import Access
+from runyard.errors import NotFound
 from runyard.ui.web import Ctx
 
 
@@ -34,7 +35,7 @@ def model(ctx: Ctx) -> Response:
         if mv.run_id and mv.run_id not in runs:
             try:
                 runs[mv.run_id] = ctx.services.runs.get(ctx.ws, mv.run_id)
-            except Exception:  # the run may be gone or outside this workspace: show the id only
+            except NotFound:  # the run may be gone or outside this workspace: show the id only
                 runs[mv.run_id] = None
     message = ctx.param("message")
     return ctx.render(

@@ -9,6 +9,7 @@ uses) and turns Runyard errors into readable HTML pages.
 from __future__ import annotations
 
 import hmac
+import logging
 import math
 import secrets
 from collections.abc import Callable
@@ -31,6 +32,8 @@ from runyard.search.errors import SearchSyntaxError
 from runyard.services import Services
 from runyard.services.audit import current_actor
 from runyard.services.clock import now_ms
+
+log = logging.getLogger("runyard.ui")
 
 SESSION_COOKIE = "runyard_session"
 CSRF_COOKIE = "runyard_csrf"
@@ -190,9 +193,17 @@ class Ui:
         except _Redirect as r:
             return RedirectResponse(r.url, status_code=303)
         except RunyardError as err:
-            if json:
-                return JSONResponse(err.to_dict(), status_code=err.http_status)
-            return self.error_page(request, ctx, err, sign_in=isinstance(err, Unauthenticated))
+            return self._refusal(request, ctx, err, json)
+        except Exception:
+            log.exception("unhandled error in %s %s", request.method, request.url.path)
+            return self._refusal(
+                request, ctx, RunyardError("Internal server error; see the server log."), json
+            )
+
+    def _refusal(self, request: Request, ctx: Ctx | None, err: RunyardError, json: bool) -> Response:
+        if json:
+            return JSONResponse(err.to_dict(), status_code=err.http_status)
+        return self.error_page(request, ctx, err, sign_in=isinstance(err, Unauthenticated))
 
     def _context(
         self, request: Request, access: Access, form: dict[str, list[str]], csrf: str, json: bool = False
