@@ -257,12 +257,17 @@ def test_import_refuses_a_workspace_with_content_or_known_ids(exported, target):
     assert "team-2" not in names and "nope" not in names
 
 
-def test_failed_import_leaves_the_target_unchanged(exported, tmp_path):
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_failed_import_leaves_the_target_unchanged(exported, tmp_path, kind):
     broken = tmp_path / "broken"
     shutil.copytree(exported, broken)
     with open(broken / "tables" / "registered_model_aliases.jsonl", "a") as f:
         f.write('["clf", "dup", 1]\n["clf", "dup", 1]\n')  # the same alias twice: the insert fails
-    db = f"sqlite:///{tmp_path / 'target.db'}"
+    with backend_url(kind, tmp_path) as db:
+        _failed_import_leaves_the_target_unchanged(exported, broken, db, tmp_path)
+
+
+def _failed_import_leaves_the_target_unchanged(exported: Path, broken: Path, db: str, tmp_path: Path) -> None:
     store = ["--backend-store-uri", db, "--artifacts-destination", str(tmp_path / "art")]
     result = _cli("import", *store, "--input", str(broken), "--workspace", WS, "--create")
     assert result.exit_code != 0

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from runyard.artifacts.base import ArtifactBackend, split_path
 from runyard.entities import DEFAULT_EXPERIMENT_ID, Workspace
@@ -153,11 +153,14 @@ def _reserve_experiment_ids(db: Database, folder: Path, manifest: dict[str, Any]
 
 
 def _artifact_root(path: str) -> str:
-    """The folder a copied file belongs to, for cleaning up after a failure."""
+    """What to delete to undo a copied file after a failure: the folder of its experiment,
+    run or logged model (none of which exist here yet), or the file itself elsewhere."""
     parts = split_path(path)
+    if not parts[0].isdigit() or len(parts) < 3:
+        return path
     if parts[0] != str(DEFAULT_EXPERIMENT_ID):
         return parts[0]
-    return "/".join(parts[:3] if len(parts) > 2 and parts[1] == "models" else parts[:2])
+    return "/".join(parts[:3] if parts[1] == "models" else parts[:2])
 
 
 def import_workspace(
@@ -199,7 +202,7 @@ def import_workspace(
         log.info("copied %d artifact files", summary.files)
         try:
             summary.rows = db.write(lambda conn: _insert_all(conn, ws, folder, manifest, remap, on_rows))
-        except (IntegrityError, ValueError, KeyError) as exc:
+        except (IntegrityError, DataError, ValueError, KeyError) as exc:
             raise InvalidParameter(
                 f"The export in '{folder}' could not be imported ({type(exc).__name__}: "
                 f"{str(exc).splitlines()[0]}); nothing was changed. Is it damaged or edited by hand?"

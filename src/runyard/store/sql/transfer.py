@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, select, update
+from sqlalchemy.exc import DataError, IntegrityError
 
 from runyard.entities import DEFAULT_EXPERIMENT_ID
 from runyard.store.sql.dialect import in_ids, insert_ignore
@@ -79,10 +80,18 @@ def insert_rows(conn: Connection, table: Table, wid: int, rows: list[dict[str, A
         return
     # COPY is several times faster than batched INSERTs for the big tables (metric history),
     # and runs inside the same transaction as everything else.
+    import psycopg
+
+    statement = f'COPY "{table.name}" ({cols}) FROM STDIN'
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([row.get(n) for n in names])
+    try:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([row.get(n) for n in names])
+    except psycopg.errors.IntegrityError as exc:  # the driver's own: give callers SQLAlchemy's
+        raise IntegrityError(statement, None, exc) from exc
+    except psycopg.errors.DataError as exc:
+        raise DataError(statement, None, exc) from exc
 
 
 # -- checks before an import ------------------------------------------------------------------
