@@ -7,7 +7,8 @@ as 20 small series and the browser never draws more than it can show.
 
 from __future__ import annotations
 
-from starlette.responses import JSONResponse, Response
+import msgspec
+from starlette.responses import Response
 
 from runyard.errors import InvalidParameter
 from runyard.services.metric_charts import MAX_POINTS, MAX_RUNS
@@ -40,7 +41,10 @@ def metric_series(ctx: Ctx) -> Response:
             for s in found
         ],
     }  # fmt: skip
-    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+    # msgspec: several times faster than json.dumps for tens of thousands of numbers.
+    return Response(
+        msgspec.json.encode(body), media_type="application/json", headers={"Cache-Control": "no-store"}
+    )
 
 
 __all__ = ["MAX_RUNS", "metric_series", "run_ids"]
