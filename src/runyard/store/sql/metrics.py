@@ -10,6 +10,7 @@ SQLAlchemy's generic multi-row paths (which compile a fresh statement per batch 
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -149,15 +150,25 @@ def history(
 def history_chunks(
     conn: Connection, wid: int, run_id: str, key: str, after: Position | None, limit: int | None, chunk: int
 ) -> Iterator[list[StoredPoint]]:
-    """The same points as :func:`history`, ``chunk`` at a time.
+    """The same points as :func:`history`, ``chunk`` at a time, never all in memory at once.
 
-    A server-side cursor on PostgreSQL (SQLite steps its cursor lazily anyway), so a history of
-    millions of points never sits in memory at once.
+    On PostgreSQL a named (server-side) psycopg cursor inside the read transaction; SQLite's
+    cursor steps lazily anyway. Both read the driver's plain tuples: SQLAlchemy's streaming
+    results cost five times the query itself on a 1,000,000-point history.
     """
-    result = conn.execution_options(yield_per=chunk).execute(_history_stmt(wid, run_id, key, after, limit))
+    stmt = _history_stmt(wid, run_id, key, after, limit)
+    if conn.dialect.name == "postgresql":
+        compiled = stmt.compile(dialect=conn.dialect)
+        driver = conn.connection.driver_connection
+        with driver.cursor(name=f"history_{uuid.uuid4().hex[:12]}") as cur:  # type: ignore[union-attr]
+            cur.execute(str(compiled), compiled.params)
+            while rows := cur.fetchmany(chunk):
+                yield [(v, ts, step, bool(nan)) for v, ts, step, nan in rows]
+        return
+    result = conn.execute(stmt)
     try:
-        for part in result.partitions():
-            yield [(v, ts, step, bool(nan)) for v, ts, step, nan in part]
+        while rows := result.cursor.fetchmany(chunk):  # type: ignore[union-attr]
+            yield [(v, ts, step, bool(nan)) for v, ts, step, nan in rows]
     finally:
         result.close()
 
