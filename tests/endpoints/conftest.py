@@ -135,7 +135,14 @@ def _register_models(tracking_uri: str, token: str, tmp: Path) -> None:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("endpoints")
     serving = tmp / "serving"
-    srv = AuthServer(f"sqlite:///{tmp / 'runyard.db'}", tmp / "artifacts", "--serving-dir", str(serving))
+    srv = AuthServer(
+        f"sqlite:///{tmp / 'runyard.db'}",
+        tmp / "artifacts",
+        "--serving-dir",
+        str(serving),
+        "--serving-max-body-mb",
+        "1",
+    )
     srv.start()
     try:
         admin = srv.admin

@@ -113,6 +113,14 @@ def test_bad_payloads_are_clear_4xx(churn, body, content_type):
     assert r.json()["message"]
 
 
+def test_a_body_over_the_limit_is_413(churn):  # the server runs with --serving-max-body-mb 1
+    big = b'{"dataframe_records": [' + b"0," * 600_000 + b"0]}"
+    auth = {"Authorization": f"Bearer {churn.reader}", "Content-Type": "application/json"}
+    for data in (big, iter([big[:700_000], big[700_000:]])):  # with and without Content-Length
+        r = requests.post(churn.scoring_url(EP), data=data, headers=auth, timeout=60)
+        assert r.status_code == 413 and r.json()["error_code"] == "REQUEST_LIMIT_EXCEEDED", r.text
+
+
 def test_unknown_endpoint_is_404(churn):
     r = churn.score("no-such-endpoint", {"dataframe_records": rows(1)})
     assert r.status_code == 404 and r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"

@@ -9,6 +9,8 @@ the request. ``GET /metrics`` renders those records in Prometheus text format.
 
 from __future__ import annotations
 
+import logging
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,13 +33,15 @@ async def _nothing(_call: object) -> Response:  # the gate needs a route; it nev
     raise AssertionError("not called")
 
 
+log = logging.getLogger("runyard.endpoints")
+
 # What the gate checks for a token (not a key): reader role in the workspace, or more.
 _SCORE = ApiRoute("POST", "/invocations", _nothing, None, Access.READ, raw=True)
 _METRICS = ApiRoute("GET", "/metrics", _nothing, None, Access.ADMIN, raw=True)
 
 
 class PayloadTooLarge(RunyardError):
-    error_code = "BAD_REQUEST"
+    error_code = "REQUEST_LIMIT_EXCEEDED"  # as the serving router answers
     http_status = 413
 
 
@@ -100,6 +104,9 @@ class Invocations:
             return await self._invoke(request)
         except RunyardError as err:
             return error_response(err)
+        except Exception:
+            log.exception("unhandled error scoring %s", request.url.path)
+            return error_response(RunyardError("Internal server error; see the server log."))
 
     async def _invoke(self, request: Request) -> Response:
         name = request.path_params["endpoint"]
@@ -118,11 +125,6 @@ class Invocations:
             ep = await run_in_threadpool(self._endpoints.cached, ws, name)
         if ep is None or (key is not None and not self._endpoints.key_matches(ep, key)):
             raise _bad_key(name, ws.name) if key is not None else endpoint_not_found(name, ws)
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > self._max_body:
-            raise PayloadTooLarge(
-                f"The request body is {int(length)} bytes; endpoint '{name}' takes at most {self._max_body}."
-            )
         route = Route(
             endpoint=ep.name,
             traffic=ep.traffic,
@@ -131,13 +133,30 @@ class Invocations:
             workspace=ws.name,
             deployments=frozenset(d.name for d in ep.deployments),
         )
-        body = await request.body()
+        body = await self._body(request, ep.name)
         content_type = request.headers.get("content-type", "application/json")
         answer = await self._router.invoke(route, body, content_type, pinned=pinned_from(request.headers))
         headers = answer.headers()
         return Response(
             answer.body, status_code=answer.status, media_type=answer.content_type, headers=headers
         )
+
+    async def _body(self, request: Request, endpoint: str) -> bytes:
+        """The request body, refused (413) as soon as it is known to be too large."""
+        too_large = PayloadTooLarge(
+            f"The request body is larger than {self._max_body} bytes, the most endpoint '{endpoint}' "
+            "accepts (setting serving_max_body_mb)."
+        )
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > self._max_body:
+            raise too_large
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self._max_body:
+                raise too_large
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _key_workspace(self, ws_name: str, endpoint: str) -> Workspace:
         try:
