@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tests.support.auth import AuthServer
 from tests.ui.conftest import shot
@@ -28,6 +29,10 @@ class Team:
         api.ok("POST", "/2.0/mlflow/registered-models/create", json={"name": MODEL})
         for _ in range(2):
             api.ok("POST", "/2.0/mlflow/model-versions/create", json={"name": MODEL, "source": "s3://b/m"})
+        run = api.ok("POST", "/2.0/mlflow/runs/create", json={"experiment_id": "0", "run_name": "shared-run"})
+        self.run_id = run["run"]["info"]["run_id"]
+        metrics = [{"key": "loss", "value": 1 / (s + 1), "timestamp": 1000 + s, "step": s} for s in range(30)]
+        api.ok("POST", "/2.0/mlflow/runs/log-batch", json={"run_id": self.run_id, "metrics": metrics})
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +90,10 @@ def test_a_contributor_sets_an_alias_and_forms_need_the_csrf_token(team: Team, p
     page.fill("#alias-name", "staging")
     page.locator("#set-alias").click()
     assert page.locator("#notice").inner_text() == "@staging now points to version 2."
+    # Charts load their data with the session cookie.
+    page.goto(f"{team.srv.url}/w/default/runs/{team.run_id}")
+    expect(page.locator(".chartbox polyline.series")).to_have_count(1)
+    assert page.locator(".chartbox polyline.series").get_attribute("data-points") == "30"
     forged = page.request.post(
         f"{team.srv.url}/w/default/models/{MODEL}/aliases",
         form={"csrf": "forged", "alias": "prod", "version": "1"},
