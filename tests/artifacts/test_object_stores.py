@@ -192,3 +192,4 @@ def test_azure_multipart_without_an_account_key_copies_through_the_server(azurit
     assert store.complete_multipart("m.bin", upload, [Part(n, e) for n, e in etags.items()]) == 5 * MiB + 4
     with store.open_read("m.bin") as s:
         assert digest(iter(s)) == digest(iter([*pieces(b"\x01", 5 * MiB + 1), *pieces(b"\x02", 3)]))
+    assert list(store._iter_keys(store.prefix + ".runyard/")) == []  # its parts are gone

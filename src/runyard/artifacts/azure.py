@@ -154,7 +154,8 @@ class AzureBlobBackend(ObjectStoreBackend):
             batch = keys[start : start + 256]
             try:
                 with self._errors():
-                    self.client.delete_blobs(*batch, raise_on_any_failure=False)
+                    # No retries: a store without the batch API fails fast and we go one by one.
+                    self.client.delete_blobs(*batch, raise_on_any_failure=False, retry_total=0)
             except Exception:  # noqa: BLE001 - stores without the batch API: one by one
                 for key in batch:
                     with contextlib.suppress(ResourceNotFoundError):
