@@ -93,7 +93,7 @@ def _seed(url: str, tmp: Path) -> Seeded:
     return seeded
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     tmp = tmp_path_factory.mktemp("ui")
     srv = RunyardServer(f"sqlite:///{tmp / 'ui.db'}", tmp / "artifacts")
@@ -104,7 +104,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
         srv.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: `make install-test` installs Debian's chromium package.")
