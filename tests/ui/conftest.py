@@ -136,4 +136,5 @@ def page(browser) -> Iterator[object]:
 
 def shot(page, name: str) -> None:
     """Save a full-page screenshot under tests/ui/screenshots/ (gitignored)."""
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky nav bar stays at the top of the picture
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

@@ -115,6 +115,7 @@ def test_run_page_draws_every_metric_and_previews_artifacts(seeded: Seeded, page
     while image.evaluate("img => img.complete && img.naturalWidth") == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert image.evaluate("img => img.naturalWidth") == 24  # the browser decoded the PNG
+    expect(page.locator("#overlay-chart polyline.series")).to_have_count(2)
     shot(page, "06b-run-image")
     _no_errors(page)
 
