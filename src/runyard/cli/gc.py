@@ -38,7 +38,13 @@ def _listing(label: str, ids: list[str]) -> str:
 
 
 @click.command()
-@setting_options("backend_store_uri", "artifacts_destination", "log_level")
+@setting_options(
+    "backend_store_uri",
+    "artifacts_destination",
+    "s3_endpoint_url",
+    "azure_storage_connection_string",
+    "log_level",
+)
 @click.option(
     "--older-than",
     default="30d",

@@ -12,7 +12,13 @@ import click
 from runyard.cli.options import setting_options
 from runyard.config import Settings
 
-_STORE = ("backend_store_uri", "artifacts_destination", "log_level")
+_STORE = (
+    "backend_store_uri",
+    "artifacts_destination",
+    "s3_endpoint_url",
+    "azure_storage_connection_string",
+    "log_level",
+)
 
 
 def _logging(settings: Settings) -> None:

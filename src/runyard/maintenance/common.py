@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+from runyard.artifacts.object_store import configure as configure_object_stores
 from runyard.config import Settings
 from runyard.entities import Workspace
 from runyard.errors import InvalidState
 from runyard.services.workspaces import WorkspaceService
 from runyard.store.sql import migrate
-from runyard.store.sql.engine import Database
+from runyard.store.sql.engine import Database, redact_url
 
 
 def open_database(settings: Settings, *, create: bool = False) -> Database:
     """The metadata database at the current schema. ``create`` makes an empty one usable
     (an import target); otherwise an empty database is refused, as a mistyped path would be."""
     # Admin commands stream whole tables: the per-statement timeout is for requests only.
+    # Artifact backends built from now on use the same object-store settings as the server.
+    configure_object_stores(settings.s3_endpoint_url, settings.azure_storage_connection_string)
     db = Database(settings.backend_store_uri, pool_size=2, statement_timeout_ms=0)
     try:
         if migrate.current_revision(db) is None and not create:
             raise InvalidState(
-                f"No Runyard database at {redact(settings.backend_store_uri)}: check --backend-store-uri "
+                f"No Runyard database at {redact_url(settings.backend_store_uri)}: check --backend-store-uri "
                 "(or RUNYARD_BACKEND_STORE_URI)."
             )
         migrate.ensure_schema(db)
@@ -39,13 +42,4 @@ def resolve_workspace(db: Database, name: str) -> Workspace:
     return WorkspaceService(db, "mlflow-artifacts:/").resolve(name)
 
 
-def redact(uri: str) -> str:
-    """Never print a database password."""
-    if "@" in uri and "://" in uri:
-        scheme, rest = uri.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}" if ":" in creds else uri
-    return uri
-
-
-__all__ = ["open_database", "redact", "resolve_workspace", "workspaces"]
+__all__ = ["open_database", "resolve_workspace", "workspaces"]

@@ -44,6 +44,15 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def redact_url(uri: str) -> str:
+    """The URI with its password hidden: never print or log a database password."""
+    if "@" in uri and "://" in uri:
+        scheme, rest = uri.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}" if ":" in creds else uri
+    return uri
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
@@ -243,4 +252,4 @@ class Database:
             self._write_engine.dispose()
 
 
-__all__ = ["Database", "is_sqlite", "normalize_url"]
+__all__ = ["Database", "is_sqlite", "normalize_url", "redact_url"]
