@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -277,14 +279,27 @@ def create_deployment(
         "model_uri": model_uri,
         "env_manager": env_manager,
         "environment": _env(env),
-        "wait_seconds": wait_s,
     }
-    if wait_s:
-        click.echo(f"Deploying {model_uri} as {endpoint_name}/{name} (waiting up to {wait_s} s)...", err=True)
     dep = api.request("POST", f"{_ep(endpoint_name)}/deployments", json=body, workspace=workspace)[
         "deployment"
     ]
-    _report(dep)
+    _report(_wait(api, dep, workspace, wait_s))
+
+
+def _wait(api: RunyardAPI, dep: dict[str, Any], workspace: str | None, wait_s: int) -> dict[str, Any]:
+    """Poll (each call waits server-side up to 10 s) until ready or failed, showing the state."""
+    started = time.monotonic()
+    deadline = started + wait_s
+    path = _dep(dep["endpoint"], dep["name"])
+    tty = sys.stderr.isatty()
+    while dep["state"] not in ("ready", "failed") and time.monotonic() < deadline:
+        line = f"{dep['endpoint']}/{dep['name']}: {dep['state']} ({time.monotonic() - started:.0f} s)"
+        click.echo(f"\r{line}" if tty else line, err=True, nl=not tty)
+        step = max(1, min(10, int(deadline - time.monotonic())))
+        dep = api.request("GET", path, params={"wait_seconds": step}, workspace=workspace)["deployment"]
+    if tty and wait_s:
+        click.echo("", err=True)
+    return dep
 
 
 def _report(dep: dict[str, Any]) -> None:
@@ -321,8 +336,8 @@ def update_deployment(
 ) -> None:
     """Replace deployment NAME's model version or environment (contributor)."""
     body = {k: v for k, v in {"model_uri": model_uri, "env_manager": env_manager}.items() if v}
-    body["wait_seconds"] = wait_s
-    _report(api.request("PATCH", _dep(endpoint_name, name), json=body, workspace=workspace)["deployment"])
+    dep = api.request("PATCH", _dep(endpoint_name, name), json=body, workspace=workspace)["deployment"]
+    _report(_wait(api, dep, workspace, wait_s))
 
 
 @deployment.command("list")

@@ -29,7 +29,7 @@ _ENV_URI = "MLFLOW_TRACKING_URI"
 
 def target_help() -> str:
     return """\
-Runyard online endpoints (https://github.com/runyard): each endpoint splits its traffic over
+Runyard online endpoints: each endpoint splits its traffic over
 deployments, each running one registered model version.
 
 Target URI: runyard://HOST:PORT/w/WORKSPACE  (plain `runyard` uses MLFLOW_TRACKING_URI).
