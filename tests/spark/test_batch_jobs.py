@@ -2,7 +2,7 @@
 process, and status, output location and rows are queryable and listed on the workspace.
 
 One big job runs in the background of the whole module (submitted first, checked last) while the
-cheap checks — access, bad input, listing, cancel — run beside it. It has 200,000 rows to keep CI
+cheap checks — access, bad input, listing, cancel — run beside it. It has 100,000 rows to keep CI
 fast (the 1,000,000-row check of issue 4 is test_batch_cli.py's, through the same scoring code);
 BATCH_JOB_ROWS=1000000 runs it at full size and prints the throughput.
 """
@@ -35,7 +35,7 @@ from tests.support.auth_server import AuthServer, auth_server
 from tests.support.server import RunyardServer
 
 JOBS = "/2.0/runyard/batch-jobs"
-LARGE_ROWS = int(os.environ.get("BATCH_JOB_ROWS", "200000"))
+LARGE_ROWS = int(os.environ.get("BATCH_JOB_ROWS", "100000"))
 FINAL = ("succeeded", "failed", "cancelled")
 
 

@@ -66,7 +66,7 @@ def _finish(
     if wait and job["status"] not in _FINAL:
         job = _wait(api, workspace, job["job_id"], interval, bar)
     _describe(job)
-    if job["status"] in ("failed", "cancelled"):
+    if wait and job["status"] in ("failed", "cancelled"):  # scripts that wait learn the outcome
         click.get_current_context().exit(1)
 
 
