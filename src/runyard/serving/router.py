@@ -11,7 +11,7 @@ import json
 import random
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import httpx
 
@@ -59,6 +59,12 @@ def pinned_from(headers: Mapping[str, str]) -> str | None:
         if value and value.strip():
             return value.strip()
     return None
+
+
+class _Unreachable(Exception):
+    def __init__(self, response: RouterResponse) -> None:
+        super().__init__(response.status)
+        self.response = response
 
 
 def _error(status: int, code: str, message: str) -> RouterResponse:
@@ -137,7 +143,10 @@ class EndpointRouter:
                 )
             else:
                 self._mirror(route, body, content_type, answered_by=name)
-                response = await self._forward(route, name, body, content_type)
+                try:
+                    response = await self._forward(route, name, body, content_type)
+                except _Unreachable as exc:
+                    response = await self._failover(route, name, body, content_type, exc)
         self.metrics.record(
             route.endpoint,
             response.deployment,
@@ -158,7 +167,27 @@ class EndpointRouter:
         if name not in route.upstreams:
             return _error(503, "TEMPORARILY_UNAVAILABLE", f"deployment '{name}' is not ready")
         self._mirror(route, body, content_type, answered_by=name)
-        return await self._forward(route, name, body, content_type)
+        try:
+            return await self._forward(route, name, body, content_type)
+        except _Unreachable as exc:
+            return exc.response
+
+    async def _failover(
+        self, route: Route, failed: str, body: bytes, content_type: str, exc: _Unreachable
+    ) -> RouterResponse:
+        """One more try on another ready deployment: the request never reached the first one.
+
+        A deployment that just crashed is still in the caller's list of ready upstreams until its
+        status catches up; its share should not fail meanwhile.
+        """
+        rest = {k: v for k, v in route.upstreams.items() if k != failed}
+        other = self.choose(replace(route, upstreams=rest))
+        if other is None:
+            return exc.response
+        try:
+            return await self._forward(route, other, body, content_type)
+        except _Unreachable as again:
+            return again.response
 
     async def _forward(self, route: Route, name: str, body: bytes, content_type: str) -> RouterResponse:
         try:
@@ -171,12 +200,15 @@ class EndpointRouter:
                 "DEADLINE_EXCEEDED",
                 f"deployment '{name}' did not answer within {self.timeout_s:g} s",
             )
-            return RouterResponse(response.status, response.body, response.content_type, name)
+            return replace(response, deployment=name)
+        except httpx.ConnectError as exc:
+            # Nothing was sent, so another deployment may safely take the request.
+            response = _error(503, "TEMPORARILY_UNAVAILABLE", f"deployment '{name}' is unreachable: {exc!r}")
+            raise _Unreachable(replace(response, deployment=name)) from None
         except httpx.TransportError as exc:
-            response = _error(
-                503, "TEMPORARILY_UNAVAILABLE", f"deployment '{name}' is unreachable: {type(exc).__name__}"
-            )
-            return RouterResponse(response.status, response.body, response.content_type, name)
+            message = f"deployment '{name}' failed mid-request: {type(exc).__name__}"
+            response = _error(503, "TEMPORARILY_UNAVAILABLE", message)
+            return replace(response, deployment=name)
         return RouterResponse(r.status_code, r.content, r.headers.get("content-type", JSON), name)
 
     def _mirror(self, route: Route, body: bytes, content_type: str, *, answered_by: str) -> None:

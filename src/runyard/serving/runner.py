@@ -212,21 +212,38 @@ def process_start_time(pid: int) -> str | None:
     return stat.rsplit(")", 1)[1].split()[19]
 
 
-def terminate_group(pid: int, grace_s: float = 5.0) -> None:
-    """SIGTERM the process group led by ``pid``, then SIGKILL what is left after ``grace_s``."""
+def terminate_group(pid: int, grace_s: float = 5.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """SIGTERM the process group led by ``pid``, then SIGKILL what is left after ``grace_s``.
+
+    With ``proc`` (our own child) we wait on it: an exited child stays a zombie, and so a
+    member of its group, until it is reaped.
+    """
     try:
         os.killpg(pid, signal.SIGTERM if grace_s > 0 else signal.SIGKILL)
     except ProcessLookupError:
         return
-    deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
+    if proc is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace_s)
+    else:
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pid, 0)
+            except ProcessLookupError:
+                return
+            if _is_zombie(pid):  # exited; its parent has yet to reap it
+                break
+            time.sleep(0.05)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def bind_loopback(host: str, preferred_port: int | None) -> socket.socket:

@@ -217,6 +217,8 @@ def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
     os.environ.setdefault("MLFLOW_IS_IN_SERVING_ENVIRONMENT", "true")
+    # A self-hosted scoring process sends nothing anywhere unless its environment says so.
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     holder = ModelHolder(args.model_path)
 
     def load_or_exit() -> None:

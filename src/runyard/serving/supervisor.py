@@ -227,7 +227,7 @@ class Supervisor:
             # Only a ready process has requests to drain; one still loading is killed at once.
             grace_s = 5.0 if self._state == "ready" else 0.0
         if proc is not None and proc.poll() is None:
-            terminate_group(proc.pid, grace_s)
+            terminate_group(proc.pid, grace_s, proc)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=10)
 
