@@ -220,26 +220,32 @@ class EndpointService:
         mirror: Mapping[str, object] | None = None,
     ) -> Endpoint:
         ep = self.get(ws, name)
-        names = {d.name for d in ep.deployments}
-        values: dict[str, object] = {}
-        if description is not None:
-            values["description"] = description
-        if traffic is not None or mirror is not None:
+        routing = traffic is not None or mirror is not None
+
+        def shares(current: Endpoint) -> dict[str, object]:
             live, copies = check_traffic(
-                ep.traffic if traffic is None else traffic,
-                ep.mirror if mirror is None else mirror,
-                names,
-                ep.name,
+                current.traffic if traffic is None else traffic,
+                current.mirror if mirror is None else mirror,
+                {d.name for d in current.deployments},
+                current.name,
             )
-            values.update(traffic=live, mirror=copies)
-        if values:
-            self._write(
-                ws,
-                "endpoint.update",
-                ep.name,
-                {k: v for k, v in values.items() if k != "description"} or None,
-                lambda conn: sql.update_endpoint(conn, ws.id, ep.name, now_ms(), **values),
-            )
+            return {"traffic": live, "mirror": copies}
+
+        if routing:
+            shares(ep)  # refuse bad input before any write
+        values: dict[str, object] = {} if description is None else {"description": description}
+
+        def tx(conn: Any) -> None:
+            if routing:  # again against the deployments as they are now, inside the transaction
+                current = sql.get_endpoint(conn, ws.id, ep.name)
+                if current is None:
+                    raise endpoint_not_found(ep.name, ws)
+                values.update(shares(current))
+            sql.update_endpoint(conn, ws.id, ep.name, now_ms(), **values)
+
+        if routing or values:
+            details = {"traffic": traffic, "mirror": mirror} if routing else None
+            self._write(ws, "endpoint.update", ep.name, details, tx)
             self._forget(ws, ep.name)
         return self.get(ws, ep.name)
 
@@ -355,22 +361,23 @@ class EndpointService:
 
     def delete_deployment(self, ws: Workspace, endpoint: str | None, name: str | None) -> None:
         dep = self.get_deployment(ws, endpoint, name)
-        ep = self.get(ws, dep.endpoint)
-        if ep.traffic.get(dep.name) or ep.mirror.get(dep.name):
-            raise InvalidState(
-                f"Deployment '{dep.name}' still takes traffic of endpoint '{ep.name}' "
-                f"(traffic {ep.traffic.get(dep.name, 0)}%, mirror {ep.mirror.get(dep.name, 0)}%). Move its "
-                f"traffic to another deployment first: `runyard endpoint traffic {ep.name} other=100`."
-            )
-        self._write(
-            ws,
-            "deployment.delete",
-            f"{dep.endpoint}/{dep.name}",
-            None,
-            lambda conn: sql.delete_deployment(conn, ws.id, dep.endpoint_id, dep.name),
-        )
-        self._forget(ws, ep.name)
-        self.metrics.forget(workspace=ws.name, endpoint=ep.name, deployment=dep.name)
+
+        def tx(conn: Any) -> None:
+            # Checked in the deleting transaction, so a concurrent traffic change cannot slip in.
+            ep = sql.get_endpoint(conn, ws.id, dep.endpoint)
+            if ep is None:
+                raise endpoint_not_found(dep.endpoint, ws)
+            if ep.traffic.get(dep.name) or ep.mirror.get(dep.name):
+                raise InvalidState(
+                    f"Deployment '{dep.name}' still takes traffic of endpoint '{ep.name}' (traffic "
+                    f"{ep.traffic.get(dep.name, 0)}%, mirror {ep.mirror.get(dep.name, 0)}%). Move its "
+                    f"traffic to another deployment first: `runyard endpoint traffic {ep.name} other=100`."
+                )
+            sql.delete_deployment(conn, ws.id, dep.endpoint_id, dep.name)
+
+        self._write(ws, "deployment.delete", f"{dep.endpoint}/{dep.name}", None, tx)
+        self._forget(ws, dep.endpoint)
+        self.metrics.forget(workspace=ws.name, endpoint=dep.endpoint, deployment=dep.name)
         self.runner.remove(self.key(dep))
         self._deployed.discard(self.key(dep))
 
