@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from runyard.serving import supervisor
 from runyard.serving.supervisor import Supervisor
@@ -59,6 +59,7 @@ class DeploymentStatus:
 STOPPED = DeploymentStatus(state="stopped", message=None, url=None, restarts=0, pid=None)
 
 
+@runtime_checkable
 class Runner(Protocol):
     """What the control plane needs from any runner (local processes, Kubernetes, Ray Serve…)."""
 
@@ -78,7 +79,7 @@ class Runner(Protocol):
         """Stop every deployment (server shutdown)."""
 
 
-class LocalProcessRunner:
+class LocalProcessRunner(Runner):
     """Scoring processes on this machine, one per deployment, under ``state_dir/<key>/``.
 
     Not persistent by design: on start it kills scoring processes a previous runner left behind
