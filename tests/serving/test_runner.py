@@ -91,6 +91,8 @@ def test_changed_spec_replaces_and_remove_stops(fleet: Fleet, models_dir: Path) 
 def test_spec_validation() -> None:
     with pytest.raises(ValueError, match="file name"):
         DeploymentSpec("a/b", Path("."))
+    with pytest.raises(ValueError, match="must not start with"):
+        DeploymentSpec("_envs", Path("."))
     with pytest.raises(ValueError, match="env_manager"):
         DeploymentSpec("a", Path("."), env_manager="conda")
 

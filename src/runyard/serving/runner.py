@@ -41,6 +41,8 @@ class DeploymentSpec:
     def __post_init__(self) -> None:
         if not self.key or self.key in {".", ".."} or any(c in self.key for c in "/\\\0"):
             raise ValueError(f"deployment key {self.key!r} must be a non-empty file name")
+        if self.key.startswith("_"):  # state_dir/_envs holds the virtualenvs
+            raise ValueError(f"deployment key {self.key!r} must not start with '_'")
         if self.env_manager not in ENV_MANAGERS:
             raise ValueError(f"env_manager {self.env_manager!r} is not one of {', '.join(ENV_MANAGERS)}")
 
