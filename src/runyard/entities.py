@@ -198,6 +198,43 @@ class LoggedModel:
     metrics: list[ModelMetric] = field(default_factory=list)
 
 
+# -- online endpoints ----------------------------------------------------------------------
+@dataclass
+class Deployment:
+    id: int
+    workspace_id: int
+    endpoint_id: int
+    endpoint: str
+    name: str
+    model_uri: str
+    model_name: str
+    model_version: int
+    env_manager: str
+    environment: dict[str, str]
+    created_by: str | None
+    creation_time: int
+    last_update_time: int
+
+
+@dataclass
+class Endpoint:
+    id: int
+    workspace_id: int
+    name: str
+    description: str | None
+    traffic: dict[str, int]
+    mirror: dict[str, int]
+    primary_key_hash: str
+    primary_key_hint: str
+    secondary_key_hash: str
+    secondary_key_hint: str
+    keys_update_time: int
+    created_by: str | None
+    creation_time: int
+    last_update_time: int
+    deployments: list[Deployment] = field(default_factory=list)
+
+
 __all__ = [
     "ANONYMOUS",
     "DEFAULT_EXPERIMENT_ID",
@@ -206,6 +243,8 @@ __all__ = [
     "ROLES",
     "AuditEntry",
     "DatasetInput",
+    "Deployment",
+    "Endpoint",
     "Experiment",
     "LoggedModel",
     "Member",

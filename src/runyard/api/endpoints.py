@@ -7,9 +7,9 @@ from urllib.parse import quote
 from runyard.api.call import Call
 from runyard.api.wire import endpoints as w
 from runyard.api.wire.base import Empty
+from runyard.entities import Deployment, Endpoint
 from runyard.services.endpoints import EndpointService
 from runyard.serving.runner import DeploymentStatus
-from runyard.store.sql.endpoints import Deployment, Endpoint
 
 _EP, _DEP = "endpoint", "deployment"
 

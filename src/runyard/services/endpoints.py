@@ -19,7 +19,7 @@ from typing import Any, Literal, TypeVar
 from sqlalchemy.exc import IntegrityError
 
 from runyard.config import Settings
-from runyard.entities import Workspace
+from runyard.entities import Deployment, Endpoint, Workspace
 from runyard.errors import AlreadyExists, InvalidParameter, InvalidState
 from runyard.services import audit
 from runyard.services.artifacts import ArtifactService
@@ -43,7 +43,6 @@ from runyard.services.registry import RegistryService
 from runyard.serving.metrics import ServingMetrics
 from runyard.serving.runner import STOPPED, DeploymentSpec, DeploymentStatus, LocalProcessRunner, Runner
 from runyard.store.sql import endpoints as sql
-from runyard.store.sql.endpoints import Deployment, Endpoint
 from runyard.store.sql.engine import Database
 
 log = logging.getLogger("runyard.endpoints")

@@ -9,9 +9,9 @@ from starlette.responses import Response, StreamingResponse
 
 from runyard.api.artifacts import mime_type
 from runyard.artifacts.base import join_path
+from runyard.entities import Run
 from runyard.errors import InvalidParameter, NotFound
 from runyard.services.artifacts import proxied_path
-from runyard.store.sql.runs import Run
 from runyard.ui.web import SECURITY_HEADERS, Ctx
 
 PARENT_TAG = "mlflow.parentRunId"

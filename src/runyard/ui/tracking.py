@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from starlette.responses import Response
 
+from runyard.entities import Run
 from runyard.errors import InvalidParameter
 from runyard.search.errors import SearchSyntaxError
-from runyard.store.sql.runs import Run
 from runyard.ui.web import Ctx
 
 PAGE_SIZES = (25, 50, 100, 200)

@@ -3,51 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Row, delete, insert, select, update
 
-from runyard.entities import Workspace
+from runyard.entities import Deployment, Endpoint, Workspace
 from runyard.store.sql.schema import deployments, endpoints, workspaces
 
 _ep, _dp = endpoints.c, deployments.c
-
-
-@dataclass
-class Deployment:
-    id: int
-    workspace_id: int
-    endpoint_id: int
-    endpoint: str
-    name: str
-    model_uri: str
-    model_name: str
-    model_version: int
-    env_manager: str
-    environment: dict[str, str]
-    created_by: str | None
-    creation_time: int
-    last_update_time: int
-
-
-@dataclass
-class Endpoint:
-    id: int
-    workspace_id: int
-    name: str
-    description: str | None
-    traffic: dict[str, int]
-    mirror: dict[str, int]
-    primary_key_hash: str
-    primary_key_hint: str
-    secondary_key_hash: str
-    secondary_key_hint: str
-    keys_update_time: int
-    created_by: str | None
-    creation_time: int
-    last_update_time: int
-    deployments: list[Deployment] = field(default_factory=list)
 
 
 def _endpoint(r: Row[Any]) -> Endpoint:
