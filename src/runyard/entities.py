@@ -235,6 +235,35 @@ class Endpoint:
     deployments: list[Deployment] = field(default_factory=list)
 
 
+# -- batch scoring jobs ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class BatchJob:
+    """A batch scoring job; status is queued, running, succeeded, failed or cancelled."""
+
+    id: str
+    workspace_id: int
+    model_uri: str
+    model_name: str
+    model_version: int
+    input_path: str
+    input_format: str
+    output_path: str
+    output_format: str
+    result_column: str
+    master: str
+    status: str
+    message: str | None
+    row_count: int | None
+    tasks_total: int | None
+    tasks_done: int | None
+    created_by: str
+    creation_time: int
+    start_time: int | None
+    end_time: int | None
+    runner: str | None
+    heartbeat_time: int | None
+
+
 __all__ = [
     "ANONYMOUS",
     "DEFAULT_EXPERIMENT_ID",
@@ -242,6 +271,7 @@ __all__ = [
     "DEFAULT_WORKSPACE",
     "ROLES",
     "AuditEntry",
+    "BatchJob",
     "DatasetInput",
     "Deployment",
     "Endpoint",

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from runyard.api.call import Call
 from runyard.api.wire import batch_jobs as w
-from runyard.entities import ANONYMOUS
-from runyard.store.sql.batch_jobs import BatchJob
+from runyard.entities import ANONYMOUS, BatchJob
 
 
 def to_wire(job: BatchJob, workspace: str) -> w.BatchJob:

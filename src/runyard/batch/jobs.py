@@ -32,9 +32,10 @@ import uuid
 from dataclasses import dataclass
 
 from runyard.batch.child import PREFIX
+from runyard.entities import BatchJob
 from runyard.services.batch_jobs import BatchJobService
 from runyard.services.clock import now_ms
-from runyard.store.sql.batch_jobs import FAILED, RUNNING, SUCCEEDED, BatchJob
+from runyard.store.sql.batch_jobs import FAILED, RUNNING, SUCCEEDED
 
 log = logging.getLogger("runyard.batch")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from runyard.auth import tokens as tok
-from runyard.entities import Principal, Workspace
+from runyard.entities import BatchJob, Principal, Workspace
 from runyard.errors import InvalidParameter, InvalidState, NotFound
 from runyard.search.page_token import query_fingerprint
 from runyard.services import validation as v
@@ -27,7 +27,7 @@ from runyard.services.registry import model_name, model_not_found, version_not_f
 from runyard.store.sql import access as access_sql
 from runyard.store.sql import batch_jobs as sql
 from runyard.store.sql import registry as registry_sql
-from runyard.store.sql.batch_jobs import ACTIVE, CANCELLED, FAILED, RUNNING, STATUSES, BatchJob
+from runyard.store.sql.batch_jobs import ACTIVE, CANCELLED, FAILED, RUNNING, STATUSES
 from runyard.store.sql.engine import Database
 
 FORMATS = ("csv", "parquet")

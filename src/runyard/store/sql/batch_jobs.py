@@ -6,11 +6,12 @@ Every state change is a conditional UPDATE on the current status, so a cancel an
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from runyard.entities import BatchJob
 from runyard.store.sql.schema import batch_jobs, workspaces
 
 _b = batch_jobs.c
@@ -18,32 +19,6 @@ _b = batch_jobs.c
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
 STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
 ACTIVE = (QUEUED, RUNNING)
-
-
-@dataclass(frozen=True)
-class BatchJob:
-    id: str
-    workspace_id: int
-    model_uri: str
-    model_name: str
-    model_version: int
-    input_path: str
-    input_format: str
-    output_path: str
-    output_format: str
-    result_column: str
-    master: str
-    status: str
-    message: str | None
-    row_count: int | None
-    tasks_total: int | None
-    tasks_done: int | None
-    created_by: str
-    creation_time: int
-    start_time: int | None
-    end_time: int | None
-    runner: str | None
-    heartbeat_time: int | None
 
 
 _COLS = [getattr(_b, f.name) for f in fields(BatchJob)]
