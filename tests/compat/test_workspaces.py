@@ -68,3 +68,24 @@ def test_server_info_says_workspaces_enabled(server):
     info = requests.get(f"{server.url}/api/3.0/mlflow/server-info", timeout=10).json()
     assert info["workspaces_enabled"] is True
     assert info["store_type"] == "SqlStore"
+
+
+def test_delete_workspace_refuses_one_with_content_and_deletes_an_empty_one(server, unique):
+    base = f"{server.url}/api/3.0/mlflow/workspaces"
+    for name in (f"full-{unique}", f"empty-{unique}"):
+        assert requests.post(base, json={"name": name}, timeout=10).status_code == 201
+    model = requests.post(
+        f"{server.url}/w/full-{unique}/api/2.0/mlflow/registered-models/create",
+        json={"name": "m"},
+        timeout=10,
+    )
+    assert model.status_code == 200, model.text
+
+    refused = requests.delete(f"{base}/full-{unique}", timeout=10)
+    assert refused.status_code == 400
+    assert refused.json()["error_code"] == "INVALID_STATE"
+    assert "registered models" in refused.json()["message"]
+    assert requests.get(f"{base}/full-{unique}", timeout=10).status_code == 200  # nothing changed
+
+    assert requests.delete(f"{base}/empty-{unique}", timeout=10).status_code == 204
+    assert requests.get(f"{base}/empty-{unique}", timeout=10).status_code == 404

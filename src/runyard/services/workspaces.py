@@ -17,7 +17,6 @@ from runyard.store.sql import audit as audit_sql
 from runyard.store.sql import experiments as exp_sql
 from runyard.store.sql import workspaces as ws_sql
 from runyard.store.sql.engine import Database
-from runyard.store.sql.schema import experiments, runs
 
 # DNS-label style, as MLflow's WorkspaceNameValidator allows: it ends up in URLs and paths.
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -110,21 +109,13 @@ class WorkspaceService:
         actor = audit.current_actor.get()
 
         def tx(conn) -> None:
-            from sqlalchemy import select
-
-            has_runs = conn.execute(
-                select(runs.c.run_uuid).where(runs.c.workspace_id == ws.id).limit(1)
-            ).first()
-            has_exps = conn.execute(
-                select(experiments.c.experiment_id)
-                .where(
-                    experiments.c.workspace_id == ws.id, experiments.c.experiment_id != DEFAULT_EXPERIMENT_ID
+            remaining = ws_sql.remaining_content(conn, ws.id, DEFAULT_EXPERIMENT_ID)
+            if remaining:
+                raise InvalidState(
+                    f"Workspace '{name}' still holds {', '.join(remaining)}. Delete them first "
+                    "(deleted experiments and runs stay until `runyard gc` removes them for good); "
+                    "an empty workspace can be deleted."
                 )
-                .limit(1)
-            ).first()
-            if has_runs or has_exps:
-                raise InvalidState(f"Workspace '{name}' still holds experiments or runs; delete them first.")
-            conn.execute(experiments.delete().where(experiments.c.workspace_id == ws.id))
             # Nothing may keep granting access to a later workspace that reuses the id.
             access_sql.forget_workspace(conn, ws.id)
             audit_sql.forget_workspace(conn, ws.id)

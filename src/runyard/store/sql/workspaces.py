@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from runyard.entities import Workspace
 from runyard.store.sql.dialect import insert_ignore
-from runyard.store.sql.schema import counters, workspaces
+from runyard.store.sql.schema import (
+    batch_jobs,
+    counters,
+    endpoints,
+    experiment_tags,
+    experiments,
+    logged_models,
+    multipart_uploads,
+    registered_models,
+    runs,
+    workspaces,
+)
+
+_ACTIVE_JOBS = ("queued", "running")
 
 
 def _row(r) -> Workspace:  # noqa: ANN001 - a Row
@@ -37,7 +50,34 @@ def update_description(conn: Connection, wid: int, description: str | None, now:
     )
 
 
+def remaining_content(conn: Connection, wid: int, default_experiment_id: int) -> list[str]:
+    """The kinds of things still in the workspace (each check stops at the first row)."""
+    e, r, lm, rm = experiments.c, runs.c, logged_models.c, registered_models.c
+    ep, bj = endpoints.c, batch_jobs.c
+    checks = (
+        (
+            "experiments",
+            select(e.experiment_id).where(e.workspace_id == wid, e.experiment_id != default_experiment_id),
+        ),
+        ("runs", select(r.run_uuid).where(r.workspace_id == wid)),
+        ("logged models", select(lm.model_id).where(lm.workspace_id == wid)),
+        ("registered models", select(rm.name).where(rm.workspace_id == wid)),
+        ("endpoints", select(ep.id).where(ep.workspace_id == wid)),
+        (
+            "queued or running batch jobs",
+            select(bj.id).where(bj.workspace_id == wid, bj.status.in_(_ACTIVE_JOBS)),
+        ),
+    )
+    return [kind for kind, stmt in checks if conn.execute(stmt.limit(1)).first() is not None]
+
+
 def delete_workspace(conn: Connection, wid: int) -> None:
+    """Delete an emptied workspace with what is left of it: its Default experiment and the
+    history of its finished batch jobs."""
+    conn.execute(delete(experiment_tags).where(experiment_tags.c.workspace_id == wid))
+    conn.execute(delete(experiments).where(experiments.c.workspace_id == wid))
+    conn.execute(delete(batch_jobs).where(batch_jobs.c.workspace_id == wid))
+    conn.execute(delete(multipart_uploads).where(multipart_uploads.c.workspace_id == wid))
     conn.execute(workspaces.delete().where(workspaces.c.id == wid))
 
 
