@@ -21,7 +21,7 @@ import requests
 from click.testing import CliRunner
 
 from runyard.cli import main
-from tests.support.auth_server import auth_server
+from tests.support.auth import auth_server
 from tests.support.server import free_port
 
 
@@ -250,7 +250,7 @@ def test_login_device_flow_end_to_end(srv, home, cli, monkeypatch):
     assert requests.get(url, timeout=10).status_code == 200  # the page a person would open
 
     # The person approves it, signed in on the server's page (here: through the same API).
-    approve = srv.api("POST", "/2.0/runyard/oauth/device/approve", json={"user_code": user_code})
+    approve = srv.request("POST", "/2.0/runyard/oauth/device/approve", json={"user_code": user_code})
     assert approve.status_code == 200, approve.text
     code, output = login.finish()
     assert code == 0, output

@@ -16,7 +16,7 @@ import requests
 
 from runyard.client import auth, credentials
 from runyard.client.auth import RunyardAuthError, RunyardAuthProvider, TokenSource
-from tests.support.auth_server import R, auth_server
+from tests.support.auth import R, auth_server
 
 TTL_S = 4
 

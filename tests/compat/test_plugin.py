@@ -12,7 +12,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from sklearn.linear_model import LinearRegression
 
-from tests.support.auth_server import auth_server
+from tests.support.auth import auth_server
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

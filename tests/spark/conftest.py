@@ -19,7 +19,7 @@ pytest.importorskip("pyspark")
 import mlflow  # noqa: E402
 from pyspark.sql import SparkSession  # noqa: E402
 
-from tests.support.auth_server import AuthServer, auth_server  # noqa: E402
+from tests.support.auth import AuthServer, auth_server  # noqa: E402
 
 
 @dataclass(frozen=True)

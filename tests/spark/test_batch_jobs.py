@@ -30,8 +30,7 @@ from sklearn.linear_model import LogisticRegression
 
 from runyard.cli import main
 from tests.spark.test_batch_cli import FEATURES, assert_matches_model, frame, write_parquet_parts
-from tests.support.auth import Api
-from tests.support.auth_server import AuthServer, auth_server
+from tests.support.auth import Api, AuthServer, auth_server
 from tests.support.server import RunyardServer
 
 JOBS = "/2.0/runyard/batch-jobs"

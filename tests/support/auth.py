@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,9 @@ from tests.support.pg import backend_url
 from tests.support.server import RunyardServer
 
 _TOKEN = re.compile(r"ryd_pat_[0-9a-f]{16}_[A-Za-z0-9_-]+")
+
+
+R = "/api/2.0/runyard"
 
 
 def printed_tokens(log: str) -> list[str]:
@@ -86,9 +92,49 @@ class AuthServer(RunyardServer):
 
     def start(self, timeout: float = 30.0) -> None:
         super().start(timeout)
-        found = printed_tokens(self.log())
+        # The server prints the first admin's token once, at first start; read it as a person would.
+        deadline = time.monotonic() + 10
+        while not (found := printed_tokens(self.log())) and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert found, f"no bootstrap token printed:\n{self.log()}"
         self.admin = Api(self.url, found[-1])
 
+    @property
+    def admin_token(self) -> str:
+        return self.admin.token  # type: ignore[return-value]
+
     def api(self, token: str | None = None, workspace: str | None = None) -> Api:
         return Api(self.url, token, workspace)
+
+    # -- one-liners as the admin (or as ``token``) ------------------------------------------
+    def request(
+        self, method: str, path: str, token: str | None = None, workspace: str | None = None, **kw: Any
+    ) -> requests.Response:
+        """One request to ``/api<path>`` (under ``/w/<workspace>`` if given)."""
+        return Api(self.url, token or self.admin_token, workspace).request(method, path, **kw)
+
+    def ok(
+        self, method: str, path: str, token: str | None = None, workspace: str | None = None, **kw: Any
+    ) -> dict[str, Any]:
+        return Api(self.url, token or self.admin_token, workspace).ok(method, path, **kw)
+
+    def workspace(self, name: str) -> str:
+        self.admin.create_workspace(name)
+        return name
+
+    def service_principal(self, workspace: str, name: str, role: str) -> tuple[str, str]:
+        return self.admin.service_principal(workspace, name, role)
+
+
+@contextmanager
+def auth_server(kind: str, tmp: Path, *extra: str) -> Iterator[AuthServer]:
+    """``runyard server --auth on`` on a fresh SQLite or PostgreSQL database, stopped afterwards."""
+    with backend_url(kind, tmp) as url:
+        artifacts = tmp / "artifacts"
+        artifacts.mkdir(exist_ok=True)
+        srv = AuthServer(url, artifacts, *extra)
+        srv.start()
+        try:
+            yield srv
+        finally:
+            srv.stop()
