@@ -1,7 +1,7 @@
 """Online serving: scoring processes for deployments, the runner that supervises them, the router.
 
 Only the standard-library runner is imported here: the scoring server also runs inside a model's
-own virtual environment, where the router's dependencies (httpx) need not exist.
+own virtual environment, where the router's dependencies need not exist.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import bisect
 import math
 import threading
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 # Seconds. Fine at the low end, where a router adds its overhead, coarse where models take time.
 BUCKETS: tuple[float, ...] = (
@@ -34,8 +35,7 @@ REQUESTS = "runyard_endpoint_requests_total"
 DURATION = "runyard_endpoint_request_duration_seconds"
 
 
-@dataclass(frozen=True, order=True)
-class SeriesKey:
+class SeriesKey(NamedTuple):  # a tuple: built and hashed on every request, so it must be cheap
     workspace: str
     endpoint: str
     deployment: str  # "" for requests answered by the router itself (413, 503 with nothing ready)

@@ -13,9 +13,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-import httpx
-
 from runyard.serving.metrics import ServingMetrics
+from runyard.serving.upstream import ConnectFailed, UpstreamError, UpstreamPool, UpstreamTimeout
 
 DEPLOYMENT_HEADER = "X-Runyard-Deployment"
 # Azure ML's pinning header, accepted too so that existing clients work unchanged.
@@ -90,21 +89,17 @@ class EndpointRouter:
         self.rng = rng or random.Random()
         self.max_mirror_in_flight = max_mirror_in_flight
         self.mirrors_dropped = 0  # copies not sent because too many were already in flight
-        self._client: httpx.AsyncClient | None = None
+        self._pool: UpstreamPool | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._mirrors: set[asyncio.Task[None]] = set()
 
-    def _http(self) -> httpx.AsyncClient:
+    def _http(self) -> UpstreamPool:
         # A pool belongs to the event loop that opened its connections; a new loop gets a new pool.
         loop = asyncio.get_running_loop()
-        if self._client is None or self._loop is not loop:
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, 5.0)),
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=256),
-                trust_env=False,  # a proxy from the environment must never sit between us and loopback
-            )
+        if self._pool is None or self._loop is not loop:
+            self._pool = UpstreamPool(timeout_s=self.timeout_s)
             self._loop = loop
-        return self._client
+        return self._pool
 
     def choose(self, route: Route) -> str | None:
         """A ready deployment, by weight; a deployment that is not ready passes its share on."""
@@ -191,25 +186,23 @@ class EndpointRouter:
 
     async def _forward(self, route: Route, name: str, body: bytes, content_type: str) -> RouterResponse:
         try:
-            r = await self._http().post(
-                route.upstreams[name] + "/invocations", content=body, headers={"Content-Type": content_type}
-            )
-        except httpx.TimeoutException:
+            r = await self._http().post(route.upstreams[name], "/invocations", body, content_type)
+        except UpstreamTimeout:
             response = _error(
                 504,
                 "DEADLINE_EXCEEDED",
                 f"deployment '{name}' did not answer within {self.timeout_s:g} s",
             )
             return replace(response, deployment=name)
-        except httpx.ConnectError as exc:
+        except ConnectFailed as exc:
             # Nothing was sent, so another deployment may safely take the request.
-            response = _error(503, "TEMPORARILY_UNAVAILABLE", f"deployment '{name}' is unreachable: {exc!r}")
+            response = _error(503, "TEMPORARILY_UNAVAILABLE", f"deployment '{name}' is unreachable: {exc}")
             raise _Unreachable(replace(response, deployment=name)) from None
-        except httpx.TransportError as exc:
-            message = f"deployment '{name}' failed mid-request: {type(exc).__name__}"
+        except UpstreamError as exc:
+            message = f"deployment '{name}' failed mid-request: {exc}"
             response = _error(503, "TEMPORARILY_UNAVAILABLE", message)
             return replace(response, deployment=name)
-        return RouterResponse(r.status_code, r.content, r.headers.get("content-type", JSON), name)
+        return RouterResponse(r.status, r.body, r.headers.get("content-type", JSON), name)
 
     def _mirror(self, route: Route, body: bytes, content_type: str, *, answered_by: str) -> None:
         """Fire-and-forget copies: scheduled before the live call, never awaited by it."""
@@ -228,11 +221,10 @@ class EndpointRouter:
     async def _copy(self, route: Route, name: str, body: bytes, content_type: str) -> None:
         started = time.perf_counter()
         try:
-            r = await self._http().post(
-                route.upstreams[name] + "/invocations", content=body, headers={"Content-Type": content_type}
-            )
-            status = r.status_code
-        except httpx.TimeoutException:
+            status = (
+                await self._http().post(route.upstreams[name], "/invocations", body, content_type)
+            ).status
+        except UpstreamTimeout:
             status = 504
         except Exception:  # noqa: BLE001 - a broken mirror must never surface anywhere but its metrics
             status = 503
@@ -255,6 +247,6 @@ class EndpointRouter:
             task.cancel()
         if self._mirrors:
             await asyncio.wait(set(self._mirrors), timeout=5)
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._pool is not None:
+            await self._pool.aclose()
+            self._pool = None
