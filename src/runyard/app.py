@@ -56,7 +56,8 @@ class RunyardApp:
         # Online endpoints: scoring requests go through the router to the deployments' processes.
         self.invocations = Invocations.build(self.services, self.gate, settings)
         self._router = ApiRouter(routes(), self._resolve_call, self._starlette())
-        self._asgi: ASGIApp = self._router
+        # Scoring POSTs go straight to the invocations handler (the hot path); the rest as routed.
+        self._asgi: ASGIApp = self.invocations.wrap(self._router)
 
     async def _resolve_call(self, request: Request, workspace: str | None, route: Route) -> Call:
         return await self.gate.resolve(request, workspace, route)
