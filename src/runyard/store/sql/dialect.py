@@ -63,4 +63,18 @@ def in_ids(conn: Connection, column: Any, ids: Sequence[str] | Sequence[int]) ->
     return column.in_(select(values.c.value))
 
 
-__all__ = ["dialect_insert", "fetch_raw", "in_ids", "insert_ignore"]
+def any_of(dialect_name: str, column: Any, name: str = "ids") -> ColumnElement[bool]:
+    """``column IN <the list bound to name>``, for a :class:`~runyard.store.sql.prepared.Prepared`
+    statement: the list is always one parameter, given as :func:`ids_value` makes it."""
+    if dialect_name == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    values = func.json_each(bindparam(name, type_=String)).table_valued("value")
+    return column.in_(select(values.c.value))
+
+
+def ids_value(conn: Connection, ids: Sequence[str] | Sequence[int]) -> Any:
+    """The driver value of an :func:`any_of` parameter: an array, or JSON text for SQLite."""
+    return list(ids) if conn.dialect.name == "postgresql" else json.dumps(list(ids))
+
+
+__all__ = ["any_of", "dialect_insert", "fetch_raw", "ids_value", "in_ids", "insert_ignore"]

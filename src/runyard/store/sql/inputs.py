@@ -11,9 +11,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, and_, or_, select, tuple_
+from sqlalchemy import Connection, and_, bindparam, or_, select, tuple_
 
-from runyard.store.sql.dialect import dialect_insert, fetch_raw, in_ids, insert_ignore
+from runyard.store.sql.dialect import any_of, dialect_insert, fetch_raw, ids_value, in_ids, insert_ignore
+from runyard.store.sql.prepared import Prepared
 from runyard.store.sql.schema import datasets, input_tags, inputs
 
 DATASET, RUN = "DATASET", "RUN"
@@ -162,19 +163,29 @@ def log_model_outputs(conn: Connection, wid: int, run_id: str, outputs: Sequence
 # -- reads ---------------------------------------------------------------------------------
 
 
+# Every input/output edge that touches one of a page of runs (prepared: it runs per page).
+_EDGES_OF_RUNS = Prepared(
+    lambda d: select(
+        inputs.c.input_uuid, inputs.c.source_type, inputs.c.source_id, inputs.c.destination_id, inputs.c.step
+    ).where(
+        inputs.c.workspace_id == bindparam("wid"),
+        or_(
+            and_(inputs.c.destination_type == RUN, any_of(d, inputs.c.destination_id)),
+            and_(
+                or_(inputs.c.source_type == RUN_INPUT, inputs.c.source_type == RUN_OUTPUT),
+                any_of(d, inputs.c.source_id),
+            ),
+        ),
+    )
+)
+
+
 def for_runs(conn: Connection, wid: int, run_ids: Sequence[str]) -> RunLinks:
     """Inputs and outputs of many runs: one query for all edges, one for datasets if any."""
     links = RunLinks()
-    i = inputs.c
     dataset_edges: dict[str, tuple[str, str]] = {}  # input_uuid -> (run_id, dataset_uuid)
-    stmt = select(i.input_uuid, i.source_type, i.source_id, i.destination_id, i.step).where(
-        i.workspace_id == wid,
-        or_(
-            and_(i.destination_type == RUN, in_ids(conn, i.destination_id, run_ids)),
-            and_(i.source_type.in_([RUN_INPUT, RUN_OUTPUT]), in_ids(conn, i.source_id, run_ids)),
-        ),
-    )
-    for input_uuid, source_type, source_id, destination_id, step in fetch_raw(conn, stmt):
+    edges = _EDGES_OF_RUNS.rows(conn, wid=wid, ids=ids_value(conn, run_ids))
+    for input_uuid, source_type, source_id, destination_id, step in edges:
         if source_type == DATASET:
             dataset_edges[input_uuid] = (destination_id, source_id)
         elif source_type == RUN_INPUT:

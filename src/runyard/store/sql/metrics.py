@@ -18,6 +18,7 @@ from sqlalchemy import (
     Connection,
     Integer,
     Select,
+    bindparam,
     cast,
     func,
     literal,
@@ -27,7 +28,8 @@ from sqlalchemy import (
     tuple_,
 )
 
-from runyard.store.sql.dialect import fetch_raw, in_ids
+from runyard.store.sql.dialect import any_of, fetch_raw, ids_value
+from runyard.store.sql.prepared import Prepared
 from runyard.store.sql.schema import latest_metrics, metrics
 
 # (key, value, timestamp, step, is_nan): value is already sanitised (NaN stored as 0).
@@ -101,13 +103,21 @@ def _value(value: float, is_nan: bool) -> float:
     return math.nan if is_nan else value
 
 
+_LATEST_FOR_RUNS = Prepared(
+    lambda d: select(
+        latest_metrics.c.run_uuid,
+        latest_metrics.c.key,
+        latest_metrics.c.value,
+        latest_metrics.c.timestamp,
+        latest_metrics.c.step,
+        latest_metrics.c.is_nan,
+    ).where(latest_metrics.c.workspace_id == bindparam("wid"), any_of(d, latest_metrics.c.run_uuid))
+)
+
+
 def latest_for_runs(conn: Connection, wid: int, run_ids: Sequence[str]) -> list[tuple[Any, ...]]:
     """(run_id, key, value, timestamp, step, is_nan) of the latest metrics of these runs."""
-    lm = latest_metrics.c
-    stmt = select(lm.run_uuid, lm.key, lm.value, lm.timestamp, lm.step, lm.is_nan).where(
-        lm.workspace_id == wid, in_ids(conn, lm.run_uuid, run_ids)
-    )
-    return fetch_raw(conn, stmt)
+    return _LATEST_FOR_RUNS.rows(conn, wid=wid, ids=ids_value(conn, run_ids))
 
 
 # Where a history page ends: the stored (timestamp, step, value, is_nan) of its last point.

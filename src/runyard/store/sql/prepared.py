@@ -15,12 +15,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.sql import ClauseElement
 
 Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    order: tuple[str, ...] | None
+    constants: dict[str, Any]
 
 
 class Prepared:
@@ -30,28 +38,34 @@ class Prepared:
 
     def __init__(self, build: Callable[[str], ClauseElement]) -> None:
         self._build = build
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+        self._compiled: dict[str, _Compiled] = {}
         self._lock = threading.Lock()
 
-    def _sql(self, conn: Connection) -> tuple[str, tuple[str, ...] | None]:
+    def _sql(self, conn: Connection) -> _Compiled:
         dialect = conn.dialect
         hit = self._compiled.get(dialect.name)
         if hit is None:
             with self._lock:
                 compiled = self._build(dialect.name).compile(dialect=dialect)
+                if "POSTCOMPILE" in compiled.string:
+                    raise ValueError("a prepared statement cannot hold an expanding IN list; use any_of()")
                 # Positional drivers (SQLite's "?") need the values in placeholder order.
                 order = tuple(compiled.positiontup or ()) if compiled.positional else None
-                hit = self._compiled[dialect.name] = (compiled.string, order)
+                # Constants written into the statement (``col == "RUN"``) became parameters too.
+                constants = {k: v for k, v in compiled.params.items() if v is not None}
+                hit = self._compiled[dialect.name] = _Compiled(compiled.string, order, constants)
         return hit
 
-    def _args(self, order: tuple[str, ...] | None, params: Mapping[str, Any]) -> Any:
-        return params if order is None else tuple(params[name] for name in order)
+    @staticmethod
+    def _args(c: _Compiled, params: Mapping[str, Any]) -> Any:
+        values = {**c.constants, **params} if c.constants else params
+        return values if c.order is None else tuple(values[name] for name in c.order)
 
     def rows(self, conn: Connection, **params: Any) -> list[Row]:
-        sql, order = self._sql(conn)
+        c = self._sql(conn)
         cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            cur.execute(sql, self._args(order, params))
+            cur.execute(c.sql, self._args(c, params))
             return cur.fetchall()
         finally:
             cur.close()
@@ -62,23 +76,23 @@ class Prepared:
 
     def run(self, conn: Connection, **params: Any) -> int:
         """Execute once; the number of rows it changed."""
-        sql, order = self._sql(conn)
+        c = self._sql(conn)
         cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            cur.execute(sql, self._args(order, params))
+            cur.execute(c.sql, self._args(c, params))
             return cur.rowcount
         finally:
             cur.close()
 
     def run_many(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
         """Execute once per parameter set (one driver round trip on each); rows changed."""
-        sql, order = self._sql(conn)
-        args: Sequence[Any] = [self._args(order, r) for r in rows]
+        c = self._sql(conn)
+        args: Sequence[Any] = [self._args(c, r) for r in rows]
         if not args:
             return 0
         cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            cur.executemany(sql, args)
+            cur.executemany(c.sql, args)
             return cur.rowcount
         finally:
             cur.close()

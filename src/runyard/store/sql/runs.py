@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Select, bindparam, delete, insert, select, up
 from runyard.entities import DatasetInput, Run, RunInfo, RunState
 from runyard.store.sql import inputs as inputs_sql
 from runyard.store.sql import metrics as metrics_sql
-from runyard.store.sql.dialect import dialect_insert, fetch_raw, in_ids, insert_for
+from runyard.store.sql.dialect import any_of, dialect_insert, fetch_raw, ids_value, in_ids, insert_for
 from runyard.store.sql.prepared import Prepared
 from runyard.store.sql.schema import experiments, params, runs, tags
 
@@ -174,6 +174,19 @@ def get(conn: Connection, wid: int, run_id: str) -> Run | None:
     return found[0] if found else None
 
 
+# The child rows of a page of runs: prepared, the page's ids in one parameter.
+_PARAMS_OF_RUNS = Prepared(
+    lambda d: select(params.c.run_uuid, params.c.key, params.c.value).where(
+        params.c.workspace_id == _W, any_of(d, params.c.run_uuid)
+    )
+)
+_TAGS_OF_RUNS = Prepared(
+    lambda d: select(tags.c.run_uuid, tags.c.key, tags.c.value).where(
+        tags.c.workspace_id == _W, any_of(d, tags.c.run_uuid)
+    )
+)
+
+
 def _attach(conn: Connection, wid: int, infos: list[RunInfo]) -> list[Run]:
     result = [Run(info) for info in infos]
     if not result:
@@ -183,12 +196,10 @@ def _attach(conn: Connection, wid: int, infos: list[RunInfo]) -> list[Run]:
     nan = math.nan
     for run_id, key, value, ts, step, is_nan in metrics_sql.latest_for_runs(conn, wid, ids):
         by_id[run_id].metrics.append((key, nan if is_nan else value, ts, step))
-    p, t = params.c, tags.c
-    stmt = select(p.run_uuid, p.key, p.value).where(p.workspace_id == wid, in_ids(conn, p.run_uuid, ids))
-    for run_id, key, value in fetch_raw(conn, stmt):
+    as_ids = ids_value(conn, ids)
+    for run_id, key, value in _PARAMS_OF_RUNS.rows(conn, wid=wid, ids=as_ids):
         by_id[run_id].params[key] = value
-    stmt = select(t.run_uuid, t.key, t.value).where(t.workspace_id == wid, in_ids(conn, t.run_uuid, ids))
-    for run_id, key, value in fetch_raw(conn, stmt):
+    for run_id, key, value in _TAGS_OF_RUNS.rows(conn, wid=wid, ids=as_ids):
         by_id[run_id].tags[key] = value
     links = inputs_sql.for_runs(conn, wid, ids)
     for run_id, datasets in links.datasets.items():
