@@ -1,7 +1,8 @@
 """A pyfunc model (MLflow "models from code") whose calls a test can count and slow down.
 
 Environment of the scoring process: RUNYARD_TEST_COUNT_FILE gets one line per predict call,
-RUNYARD_TEST_SLEEP_S delays each call; the answer is the ``answer`` param (default "counted").
+RUNYARD_TEST_SLEEP_S delays each call; the answer is the ``answer`` param (default "counted"),
+or with ``answer`` "string-storage" how pandas stores the input's column names.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ class CountingModel(mlflow.pyfunc.PythonModel):
                 f.write(f"{len(model_input)}\n")
         time.sleep(float(os.environ.get("RUNYARD_TEST_SLEEP_S", "0")))
         answer = (params or {}).get("answer", "counted")
+        if answer == "string-storage":
+            answer = str(getattr(model_input.columns.dtype, "storage", model_input.columns.dtype))
         return [answer] * len(model_input)
 
 

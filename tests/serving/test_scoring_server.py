@@ -65,6 +65,15 @@ def test_params_reach_the_model(fleet: Fleet) -> None:
     assert score(url, json.dumps(azure)).json() == {"predictions": ["azure"]}
 
 
+def test_pandas_strings_are_stored_as_python_objects(fleet: Fleet) -> None:
+    """pandas 3 would use Arrow; the scoring process sets Python storage (cheaper per request)."""
+    body = {
+        "dataframe_split": {"columns": IRIS_COLUMNS, "data": ROWS[:1]},
+        "params": {"answer": "string-storage"},
+    }
+    assert score(fleet.url("slow"), json.dumps(body)).json() == {"predictions": ["python"]}
+
+
 BAD = [
     # (body, content type, status, error_code, words the message must contain)
     ('{"dataframe_split": ', JSON, 400, "BAD_REQUEST", "not valid JSON"),
