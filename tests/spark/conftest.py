@@ -7,6 +7,7 @@ The driver gets the credentials from its environment and the executors through
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 from collections.abc import Iterator
@@ -51,6 +52,9 @@ def job(spark_server: AuthServer, tmp_path_factory: pytest.TempPathFactory) -> I
     ws = spark_server.workspace(f"spark-{uuid.uuid4().hex[:8]}")
     client_id, secret = spark_server.service_principal(ws, "notebook", "contributor")
     job = Job(f"{spark_server.url}/w/{ws}", ws, client_id, secret)
+    # mlflow.set_*_uri() also export MLFLOW_*_URI for child processes; restore everything so
+    # no later test talks to this module's (stopped) server.
+    saved_environ = dict(os.environ)
     with pytest.MonkeyPatch.context() as mp:
         for name, value in job.env.items():
             mp.setenv(name, value)
@@ -69,6 +73,8 @@ def job(spark_server: AuthServer, tmp_path_factory: pytest.TempPathFactory) -> I
                 mlflow.end_run()
             mlflow.set_tracking_uri(None)
             mlflow.set_registry_uri(None)
+    os.environ.clear()
+    os.environ.update(saved_environ)
 
 
 @pytest.fixture(scope="module")

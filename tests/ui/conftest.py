@@ -51,7 +51,7 @@ def _seed(url: str, tmp: Path) -> Seeded:
     from mlflow.entities import Dataset, DatasetInput, InputTag, Metric
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(url)
+    client = MlflowClient(url, url)
     exp_id = client.create_experiment("ui-demo")
     seeded = Seeded(url, exp_id)
     notes = tmp / "notes.txt"

@@ -175,7 +175,8 @@ def test_models_page_sets_an_alias(seeded: Seeded, page):
     page.wait_for_url(re.compile(f"/runs/{seeded.run_ids[0]}$"))
     from mlflow.tracking import MlflowClient
 
-    assert MlflowClient(seeded.url).get_model_version_by_alias(seeded.model, "champion").version == "2"
+    client = MlflowClient(seeded.url, seeded.url)
+    assert client.get_model_version_by_alias(seeded.model, "champion").version == "2"
     _no_errors(page)
 
 
