@@ -8,7 +8,7 @@ from sqlalchemy import Connection, Select, bindparam, delete, insert, select, up
 
 from runyard.entities import Experiment
 from runyard.search import SearchEntity, parse_experiment_filter, parse_order_by
-from runyard.store.sql.dialect import dialect_insert, fetch_raw, in_ids
+from runyard.store.sql.dialect import any_of, dialect_insert, fetch_raw, ids_value
 from runyard.store.sql.prepared import Prepared
 from runyard.store.sql.schema import experiment_tags, experiments, runs
 from runyard.store.sql.search import select_experiment_ids
@@ -20,13 +20,17 @@ def _tags(conn: Connection, wid: int, ids: Sequence[int]) -> dict[int, dict[str,
     out: dict[int, dict[str, str | None]] = {i: {} for i in ids}
     if not ids:
         return out
-    t = experiment_tags.c
-    stmt = select(t.experiment_id, t.key, t.value).where(
-        t.workspace_id == wid, in_ids(conn, t.experiment_id, ids)
-    )
-    for eid, key, value in fetch_raw(conn, stmt):
+    for eid, key, value in _TAGS_OF.rows(conn, wid=wid, ids=ids_value(conn, ids)):
         out[eid][key] = value
     return out
+
+
+# The tags of a page of experiments: prepared, the page's ids in one parameter.
+_TAGS_OF = Prepared(
+    lambda d: select(experiment_tags.c.experiment_id, experiment_tags.c.key, experiment_tags.c.value).where(
+        experiment_tags.c.workspace_id == bindparam("wid"), any_of(d, experiment_tags.c.experiment_id)
+    )
+)
 
 
 _COLUMNS = (
