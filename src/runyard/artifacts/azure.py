@@ -30,21 +30,17 @@ from urllib.parse import urlparse
 
 from runyard.artifacts.base import (
     CHUNK_SIZE,
-    ArtifactNotFound,
     Part,
     ReadStream,
     check_part_number,
     check_parts,
     normalize_etag,
-    split_path,
 )
 from runyard.artifacts.object_store import PART_SIZE, ObjectStoreBackend, clean_prefix, options
 from runyard.errors import InternalError, InvalidParameter
 
-STAGING = ".runyard"
 _SCHEMES = ("wasbs", "wasb", "abfss", "abfs")
 _HOST = re.compile(r"^(?P<account>[a-z0-9]{3,24})\.(?:blob|dfs)\.(?P<suffix>.+)$")
-_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 _GET_CHUNK = 4 << 20  # the SDK downloads in pieces of this size (its default first GET is 32 MiB)
 _PART_BLOCK = 2 << 20  # blocks of multipart parts (a part blob may have 50,000: parts up to 100 GiB)
 _COPY_BLOCK = 100 << 20  # Put Block From URL: at most 100 MiB per block on older service versions
@@ -56,8 +52,6 @@ def _account_of(conn: str) -> str | None:
 
 
 class AzureBlobBackend(ObjectStoreBackend):
-    reserved = STAGING
-
     def __init__(self, container: str, prefix: str, make_service: Any) -> None:
         self.container = container
         self.prefix = clean_prefix(prefix)
@@ -255,32 +249,18 @@ class AzureBlobBackend(ObjectStoreBackend):
         return size
 
     # -- multipart ---------------------------------------------------------------------------------
-    def _uploads(self, upload_id: str = "") -> str:
-        return f"{self.prefix}{STAGING}/uploads/{upload_id}{'/' if upload_id else ''}"
-
-    def _upload(self, path: str, upload_id: str) -> str:
-        """The staging folder of an upload to ``path``; ArtifactNotFound if there is none."""
+    def _read_marker(self, key: str) -> str | None:
         from azure.core.exceptions import ResourceNotFoundError
 
-        rel = "/".join(split_path(path))
-        if not isinstance(upload_id, str) or not _UPLOAD_ID.match(upload_id):
-            raise ArtifactNotFound(f"No multipart upload with id '{upload_id}'.")
-        folder = self._uploads(upload_id)
         try:
             with self._errors():
-                target = self.client.download_blob(folder + "target").readall().decode()
+                return self.client.download_blob(key).readall().decode()
         except ResourceNotFoundError:
-            raise ArtifactNotFound(f"No multipart upload with id '{upload_id}'.") from None
-        if target != rel:
-            raise ArtifactNotFound(f"No multipart upload with id '{upload_id}' for '{path}'.")
-        return folder
+            return None
 
-    def create_multipart(self, path: str) -> str:
-        rel, _ = self._file_key(path)
-        upload_id = secrets.token_hex(16)
+    def _write_marker(self, key: str, text: str) -> None:
         with self._errors():
-            self.client.upload_blob(self._uploads(upload_id) + "target", rel.encode())
-        return upload_id
+            self.client.upload_blob(key, text.encode())
 
     def upload_part(self, path: str, upload_id: str, part_number: int, chunks: Iterable[bytes]) -> str:
         check_part_number(part_number)

@@ -29,6 +29,10 @@ from runyard.errors import InvalidParameter, NotFound
 
 T = TypeVar("T")
 
+# Every backend keeps its own bookkeeping (temporary files, multipart parts) under this
+# top-level name, which artifact paths may not use.
+STAGING = ".runyard"
+UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")  # multipart upload ids: secrets.token_hex(16)
 CHUNK_SIZE = 1 << 20  # 1 MiB: large enough to amortise a thread hop, small enough to stream
 MAX_PARTS = 10_000  # as S3: the most parts one multipart upload may have
 
@@ -381,6 +385,8 @@ def _azure(uri: str) -> ArtifactBackend:
 __all__ = [
     "CHUNK_SIZE",
     "MAX_PARTS",
+    "STAGING",
+    "UPLOAD_ID",
     "ArtifactBackend",
     "ArtifactNotFound",
     "FileEntry",

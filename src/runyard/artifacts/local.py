@@ -13,7 +13,6 @@ import contextlib
 import errno
 import hashlib
 import os
-import re
 import secrets
 import shutil
 import stat as stat_mod
@@ -23,6 +22,8 @@ from pathlib import Path
 
 from runyard.artifacts.base import (
     CHUNK_SIZE,
+    STAGING,
+    UPLOAD_ID,
     ArtifactBackend,
     ArtifactNotFound,
     FileEntry,
@@ -36,8 +37,6 @@ from runyard.artifacts.base import (
 )
 from runyard.errors import InternalError, InvalidParameter
 
-STAGING = ".runyard"
-_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 _NAME_MAX, _PATH_MAX = 255, 4000  # the usual Linux limits (leaving room for the root)
 
 
@@ -203,7 +202,7 @@ class LocalBackend(ArtifactBackend):
 
     # -- multipart -----------------------------------------------------------------------
     def _upload_dir(self, path: str, upload_id: str) -> str:
-        if not isinstance(upload_id, str) or not _UPLOAD_ID.match(upload_id):
+        if not isinstance(upload_id, str) or not UPLOAD_ID.match(upload_id):
             raise ArtifactNotFound(f"No multipart upload with id '{upload_id}'.")
         folder = os.path.join(self.root, STAGING, "uploads", upload_id)
         try:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import abc
 import os
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from runyard.artifacts.base import (
+    STAGING,
+    UPLOAD_ID,
     ArtifactBackend,
     ArtifactNotFound,
     FileEntry,
@@ -66,6 +69,14 @@ class ObjectStoreBackend(ArtifactBackend):
 
     # -- primitives each store provides ----------------------------------------------------
     @abc.abstractmethod
+    def _read_marker(self, key: str) -> str | None:
+        """The text of the small object ``key``, or None if there is none."""
+
+    @abc.abstractmethod
+    def _write_marker(self, key: str, text: str) -> None:
+        """Store ``text`` as the small object ``key``."""
+
+    @abc.abstractmethod
     def _head(self, key: str) -> int | None:
         """The size of the object ``key``, or None if there is none."""
 
@@ -86,7 +97,7 @@ class ObjectStoreBackend(ArtifactBackend):
         """Delete these objects (missing ones are fine)."""
 
     # -- paths ------------------------------------------------------------------------------
-    reserved: str | None = None  # a top-level name the backend keeps for itself
+    reserved: str | None = STAGING  # a top-level name the backend keeps for itself
 
     def _rel(self, path: str | None) -> str:
         parts = split_path(path)
@@ -130,6 +141,31 @@ class ObjectStoreBackend(ArtifactBackend):
         return start, size
 
     # -- the protocol ---------------------------------------------------------------------------
+    # -- multipart bookkeeping ---------------------------------------------------------------
+    # Client parts are objects under .runyard/uploads/<upload_id>/, next to a "target" marker
+    # naming the path the upload is for; each store assembles them its own way on complete.
+    def _uploads(self, upload_id: str = "") -> str:
+        return f"{self.prefix}{STAGING}/uploads/{upload_id}{'/' if upload_id else ''}"
+
+    def _upload(self, path: str, upload_id: str) -> str:
+        """The staging folder of an upload to ``path``; ArtifactNotFound if there is none."""
+        rel = "/".join(split_path(path))
+        if not isinstance(upload_id, str) or not UPLOAD_ID.match(upload_id):
+            raise ArtifactNotFound(f"No multipart upload with id '{upload_id}'.")
+        folder = self._uploads(upload_id)
+        target = self._read_marker(folder + "target")
+        if target is None:
+            raise ArtifactNotFound(f"No multipart upload with id '{upload_id}'.")
+        if target != rel:
+            raise ArtifactNotFound(f"No multipart upload with id '{upload_id}' for '{path}'.")
+        return folder
+
+    def create_multipart(self, path: str) -> str:
+        rel, _ = self._file_key(path)
+        upload_id = secrets.token_hex(16)
+        self._write_marker(self._uploads(upload_id) + "target", rel)
+        return upload_id
+
     def stat(self, path: str) -> FileEntry | None:
         rel = self._rel(path)
         if not rel:

@@ -12,8 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.util
-import re
-import secrets
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
@@ -29,14 +27,11 @@ from runyard.artifacts.base import (
     check_part_number,
     check_parts,
     normalize_etag,
-    split_path,
 )
 from runyard.artifacts.object_store import PART_SIZE, ObjectStoreBackend, clean_prefix, options
 from runyard.errors import InternalError, InvalidParameter
 
-STAGING = ".runyard"
 _MISSING = {"404", "NoSuchKey", "NotFound"}
-_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 _MIN_PART = 5 << 20  # S3: every part but the last is at least 5 MiB...
 _MAX_COPY = 5 << 30  # ...and at most 5 GiB
 
@@ -46,8 +41,6 @@ def _code(exc: Exception) -> str:
 
 
 class S3Backend(ObjectStoreBackend):
-    reserved = STAGING
-
     def __init__(
         self, bucket: str, prefix: str = "", endpoint_url: str | None = None, client: Any = None
     ) -> None:
@@ -205,32 +198,18 @@ class S3Backend(ObjectStoreBackend):
     # but the last, clients may send any size); complete assembles them with one native S3
     # multipart upload, copying each part server-side (UploadPartCopy) and downloading only
     # pieces too small to be an S3 part on their own.
-    def _uploads(self, upload_id: str = "") -> str:
-        return f"{self.prefix}{STAGING}/uploads/{upload_id}{'/' if upload_id else ''}"
-
-    def _upload(self, path: str, upload_id: str) -> str:
-        """The staging folder of an upload to ``path``; ArtifactNotFound if there is none."""
+    def _read_marker(self, key: str) -> str | None:
         from botocore.exceptions import ClientError
 
-        rel = "/".join(split_path(path))
-        if not isinstance(upload_id, str) or not _UPLOAD_ID.match(upload_id):
-            raise ArtifactNotFound(f"No multipart upload with id '{upload_id}'.")
-        folder = self._uploads(upload_id)
         try:
-            target = self._call("get_object", Key=folder + "target")["Body"].read().decode()
+            return self._call("get_object", Key=key)["Body"].read().decode()
         except ClientError as exc:
             if _code(exc) in _MISSING:
-                raise ArtifactNotFound(f"No multipart upload with id '{upload_id}'.") from None
+                return None
             raise
-        if target != rel:
-            raise ArtifactNotFound(f"No multipart upload with id '{upload_id}' for '{path}'.")
-        return folder
 
-    def create_multipart(self, path: str) -> str:
-        rel, _ = self._file_key(path)
-        upload_id = secrets.token_hex(16)
-        self._call("put_object", Key=self._uploads(upload_id) + "target", Body=rel.encode())
-        return upload_id
+    def _write_marker(self, key: str, text: str) -> None:
+        self._call("put_object", Key=key, Body=text.encode())
 
     def upload_part(self, path: str, upload_id: str, part_number: int, chunks: Iterable[bytes]) -> str:
         check_part_number(part_number)
