@@ -6,15 +6,11 @@ with its connection string, exactly as they would a real storage account.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
-import subprocess
-import time
 from pathlib import Path
 
-from tests.support.server import free_port
+from tests.support.process import BackgroundProcess, free_port
 
 ACCOUNT = "devstoreaccount1"
 # Azurite's published development key (the same in every installation; not a secret).
@@ -27,11 +23,13 @@ def azurite_binary() -> str | None:
     return str(local) if local.exists() else shutil.which("azurite-blob")
 
 
-class Azurite:
+class Azurite(BackgroundProcess):
+    name = "Azurite"
+    stop_grace_s = 3.0  # its data is throwaway: no need to wait for a clean exit
+
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = workdir / "azurite.log"
 
     @property
@@ -64,37 +62,16 @@ class Azurite:
             "--disableTelemetry",
             "--silent",
         ]
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            cmd, stdout=self._log, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"Azurite exited early:\n{self.log()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"Azurite did not start:\n{self.log()}")
+        self.spawn(cmd, ready=self._listening, timeout=timeout, cwd=self.workdir, poll_s=0.1)
+
+    def _listening(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        except OSError:
+            return False
 
     def create_container(self, name: str) -> None:
         from azure.storage.blob import BlobServiceClient
 
         BlobServiceClient.from_connection_string(self.connection_string).create_container(name)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(3)  # its data is throwaway: no need to wait for a clean exit
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
-        if getattr(self, "_log", None):
-            self._log.close()

@@ -5,16 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.support.pg import IN_CI
-from tests.support.server import free_port
+from tests.support.process import BackgroundProcess, answers_ok, free_port
 
 # Everything nginx writes (pid, logs, request-body buffers) stays in the test's own directory.
 _CONFIG = """\
@@ -66,8 +63,12 @@ def nginx_binary() -> str:
     pytest.skip("nginx not installed (apt-get install nginx, or make install-test)")
 
 
-class Nginx:
+class Nginx(BackgroundProcess):
     """One foreground nginx process, round-robin over ``upstreams`` (host:port strings)."""
+
+    name = "nginx"
+    stop_signal = signal.SIGQUIT  # graceful: finish in-flight requests
+    stop_grace_s = 10.0
 
     def __init__(self, tmp: Path, upstreams: list[str]) -> None:
         self.binary = nginx_binary()
@@ -77,34 +78,18 @@ class Nginx:
         # max_fails=1: one failed connection takes a replica out of rotation for fail_timeout.
         servers = "\n".join(f"        server {u} max_fails=1 fail_timeout=10s;" for u in upstreams)
         self.conf.write_text(_CONFIG.format(tmp=tmp, port=self.port, servers=servers))
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = tmp / "error.log"
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 15.0) -> None:
-        self.proc = subprocess.Popen(
-            [self.binary, "-p", str(self.tmp), "-c", str(self.conf), "-e", str(self.tmp / "error.log")],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"nginx exited early:\n{self.error_log()}")
-            try:
-                if requests.get(self.url + "/health", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"nginx did not answer /health:\n{self.error_log()}")
+        cmd = [self.binary, "-p", str(self.tmp), "-c", str(self.conf), "-e", str(self.log_path)]
+        self.spawn(cmd, ready=lambda: answers_ok(self.url + "/health"), timeout=timeout)
 
     def error_log(self) -> str:
-        path = self.tmp / "error.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+        return self.log()
 
     def requests_per_upstream(self) -> Counter[str]:
         """How many proxied requests each upstream answered (from the access log)."""
@@ -116,12 +101,3 @@ class Nginx:
                 # "$upstream_addr" lists every replica tried ("a, b"); the last one answered.
                 counts[parts[3].split(",")[-1].strip()] += 1
         return counts
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGQUIT)  # graceful: finish in-flight requests
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)

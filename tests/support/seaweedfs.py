@@ -7,17 +7,13 @@ identities are configured), so tests use dummy AWS credentials.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
 
-from tests.support.server import free_port
+from tests.support.process import BackgroundProcess, free_port
 
 ACCESS_KEY = "runyard-test"
 SECRET_KEY = "runyard-test-secret"
@@ -29,10 +25,12 @@ def weed_binary() -> str | None:
     return str(local) if local.exists() else shutil.which("weed")
 
 
-class SeaweedFS:
+class SeaweedFS(BackgroundProcess):
+    name = "SeaweedFS"
+    stop_grace_s = 3.0  # its data is throwaway: no need to wait for a clean exit
+
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
-        self.proc: subprocess.Popen[bytes] | None = None
         self.s3_port = free_port()
         self.log_path = workdir / "seaweedfs.log"
 
@@ -80,19 +78,7 @@ class SeaweedFS:
             "-master.volumeSizeLimitMB=256",
             "-volume.max=0",
         ]
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            cmd, stdout=self._log, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"SeaweedFS exited early:\n{self.log()}")
-            if self._ready():
-                return
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"SeaweedFS did not become ready:\n{self.log()}")
+        self.spawn(cmd, ready=self._ready, timeout=timeout, cwd=self.workdir, poll_s=0.2)
 
     def _ready(self) -> bool:
         """The S3 gateway answers and a bucket can be made and written (volumes are up)."""
@@ -123,17 +109,3 @@ class SeaweedFS:
 
     def create_bucket(self, name: str) -> None:
         self.client().create_bucket(Bucket=name)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(3)  # its data is throwaway: no need to wait for a clean exit
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
-        if getattr(self, "_log", None):
-            self._log.close()
