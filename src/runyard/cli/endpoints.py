@@ -226,6 +226,16 @@ def delete(api: RunyardAPI, name: str, workspace: str | None) -> None:
 
 
 # -- runyard deployment -------------------------------------------------------------------
+_wait_option = click.option(
+    "--wait",
+    "wait_s",
+    type=click.IntRange(0, 600),
+    default=300,
+    show_default=True,
+    help="Seconds to wait until ready (0: return at once).",
+)
+
+
 def _endpoint_option(fn: Any) -> Any:
     return click.option(
         "--endpoint", "-e", "endpoint_name", required=True, metavar="ENDPOINT", help="The endpoint."
@@ -253,14 +263,7 @@ def deployment() -> None:
 @click.option(
     "--env", "env", multiple=True, metavar="NAME=VALUE", help="Environment variable for the scoring process."
 )
-@click.option(
-    "--wait",
-    "wait_s",
-    type=click.IntRange(0, 600),
-    default=300,
-    show_default=True,
-    help="Seconds to wait until ready (0: return at once).",
-)
+@_wait_option
 @workspace_option(required=False, help=_WS_HELP)
 @api_command
 def create_deployment(
@@ -315,14 +318,7 @@ def _report(dep: dict[str, Any]) -> None:
 @_endpoint_option
 @click.option("--model", "model_uri", metavar="URI", help="Deploy this model version instead.")
 @click.option("--env-manager", type=click.Choice(["local", "virtualenv"]))
-@click.option(
-    "--wait",
-    "wait_s",
-    type=click.IntRange(0, 600),
-    default=300,
-    show_default=True,
-    help="Seconds to wait until ready.",
-)
+@_wait_option
 @workspace_option(required=False, help=_WS_HELP)
 @api_command
 def update_deployment(
