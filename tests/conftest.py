@@ -55,6 +55,26 @@ def _raw_requests_carry_the_token() -> Iterator[None]:
     requests.Session.request = original  # type: ignore[method-assign]
 
 
+@pytest.fixture(autouse=True)
+def _mlflow_uris_do_not_leak() -> Iterator[None]:
+    """mlflow.set_tracking_uri()/set_registry_uri() also export MLFLOW_*_URI for child processes
+    and keep the URI in a module global: a test must not leave either pointing at a server that
+    a later test will find stopped. Whatever a test changes is put back as it found it."""
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    environ = {name: os.environ.get(name) for name in names}
+    registry, tracking = registry_utils._registry_uri, tracking_utils._tracking_uri
+    yield
+    for name, value in environ.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    registry_utils._registry_uri, tracking_utils._tracking_uri = registry, tracking
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh, empty metadata database URL, once per backend for the whole session."""

@@ -93,6 +93,7 @@ def _register_models(tracking_uri: str, token: str, tmp: Path) -> None:
     os.environ["MLFLOW_TRACKING_URI"], os.environ["MLFLOW_TRACKING_TOKEN"] = tracking_uri, token
     try:
         mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_registry_uri(tracking_uri)
         rng = np.random.default_rng(0)
         x = pd.DataFrame(rng.normal(size=(60, 4)) * 10, columns=FEATURES)
         y = (x["tenure"] > 0).astype(int)
@@ -124,6 +125,7 @@ def _register_models(tracking_uri: str, token: str, tmp: Path) -> None:
         client.create_model_version("broken-model", f"{run.info.artifact_uri}/broken", run_id=run.info.run_id)
     finally:
         mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)
         for k, v in old.items():
             if v is None:
                 os.environ.pop(k, None)
