@@ -20,7 +20,6 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,42 +28,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the test helpers that start SeaweedFS, Azurite and the server
 
 import mlflow  # noqa: E402
-import psutil  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
 from tests.support.azurite import Azurite  # noqa: E402
+from tests.support.memory import PeakRss  # noqa: E402
 from tests.support.seaweedfs import SeaweedFS  # noqa: E402
 from tests.support.server import RunyardServer  # noqa: E402
 
 MiB = 1 << 20
-
-
-class PeakRss(threading.Thread):
-    """The peak resident memory of a process (and its children) while running."""
-
-    def __init__(self, pid: int) -> None:
-        super().__init__(daemon=True)
-        self.proc = psutil.Process(pid)
-        self.baseline = self.peak = self.sample()
-        self._done = threading.Event()
-
-    def sample(self) -> int:
-        total = 0
-        for p in [self.proc, *self.proc.children(recursive=True)]:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                total += p.memory_info().rss
-        return total
-
-    def run(self) -> None:
-        while not self._done.wait(0.02):
-            self.peak = max(self.peak, self.sample())
-
-    def __enter__(self) -> PeakRss:
-        self.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._done.set()
-        self.join()
 
 
 def make_file(path: Path, size_mb: int) -> str:
@@ -145,7 +115,7 @@ def round_trip(server: RunyardServer, big: Path, expected: str, mode: str, work:
         "download_mb_s": round(size_mb / (t2 - t1), 1),
         "rss_baseline_mb": round(rss.baseline / MiB),
         "rss_peak_mb": round(rss.peak / MiB),
-        "rss_growth_mb": round((rss.peak - rss.baseline) / MiB),
+        "rss_growth_mb": round(rss.growth / MiB),
         "sha256_ok": ok,
     }
 

@@ -7,56 +7,20 @@ MLflow's own environment variables).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import threading
 import time
 from pathlib import Path
 
 import mlflow
-import psutil
 import pytest
 from mlflow import MlflowClient
 from mlflow.store.artifact.mlflow_artifacts_repo import MlflowArtifactsRepository
 
+from tests.support.memory import PeakRss
+
 SIZE_MB = 200
 MAX_GROWTH = 60 * 1024 * 1024
-
-
-class PeakRss(threading.Thread):
-    """Samples the resident memory of a process tree until stopped; keeps the peak."""
-
-    def __init__(self, pid: int) -> None:
-        super().__init__(daemon=True)
-        self.proc = psutil.Process(pid)
-        self.baseline = self.sample()
-        self.peak = self.baseline
-        self._stop_event = threading.Event()
-
-    def sample(self) -> int:
-        procs = [self.proc, *self.proc.children(recursive=True)]
-        total = 0
-        for p in procs:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                total += p.memory_info().rss
-        return total
-
-    def run(self) -> None:
-        while not self._stop_event.wait(0.02):
-            self.peak = max(self.peak, self.sample())
-
-    def __enter__(self) -> PeakRss:
-        self.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop_event.set()
-        self.join()
-
-    @property
-    def growth(self) -> int:
-        return self.peak - self.baseline
 
 
 def random_file(path: Path, megabytes: int) -> str:
