@@ -9,35 +9,16 @@ from __future__ import annotations
 import math
 import random
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 
-import pytest
 from sqlalchemy import select
 
 from runyard.store.sql import metrics as metrics_sql
 from runyard.store.sql.engine import Database
-from runyard.store.sql.schema import latest_metrics, metadata
+from runyard.store.sql.schema import latest_metrics
 from runyard.store.sql.schema import metrics as history
-from tests.support.pg import postgres_database
 
 WS = 1
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    with ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path_factory.mktemp('latest') / 'db.sqlite'}"
-        else:
-            url = stack.enter_context(postgres_database("runyard_latest"))
-        database = Database(url)
-        metadata.create_all(database.engine)
-        try:
-            yield database
-        finally:
-            database.close()
 
 
 def log(db: Database, run_id: str, points: list[tuple[str, float, int, int]]) -> None:

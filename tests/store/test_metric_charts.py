@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack
 
 import pytest
 
@@ -14,26 +12,9 @@ from runyard.services.metric_charts import MetricChartService
 from runyard.store.sql import metrics as metrics_sql
 from runyard.store.sql import runs as runs_sql
 from runyard.store.sql.engine import Database
-from runyard.store.sql.schema import metadata
-from tests.support.pg import postgres_database
 
 WS = Workspace(1, "charts")
 OTHER = Workspace(2, "elsewhere")
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    with ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path_factory.mktemp('charts') / 'db.sqlite'}"
-        else:
-            url = stack.enter_context(postgres_database("runyard_charts"))
-        database = Database(url)
-        metadata.create_all(database.engine)
-        try:
-            yield database
-        finally:
-            database.close()
 
 
 def _run(db: Database, rows: list[tuple[str, float, int, int]], ws: Workspace = WS) -> str:
