@@ -193,53 +193,52 @@ def execute(
     for batch in _batches(p.runs):
         with db.read() as conn:
             states = sql.run_states(conn, None, [r.run_id for r in batch])
-        ready = []
-        for run in batch:
-            if states.get(run.run_id, ("",))[0] != sql.DELETED:
-                result.skipped += 1
-                continue
-            try:
-                delete_artifacts(backend, run.artifact_uri, run.run_id)
-                ready.append(run.run_id)
-            except Exception as exc:  # noqa: BLE001 - reported; the run's rows stay for a rerun
-                log.error("run %s: artifacts not deleted (%s); kept for the next gc", run.run_id, exc)
-                result.failed.append((f"run {run.run_id}", str(exc)))
-        done = (
-            db.write(lambda conn, b=batch, ids=ready: _audited(conn, b, sql.purge_runs(conn, ids), "run"))
-            if ready
-            else []
-        )
+        deleted = [r for r in batch if states.get(r.run_id, ("",))[0] == sql.DELETED]
+        done = _purge_batch(db, backend, batch, deleted, "run", result)
         result.runs += len(done)
-        result.skipped += len(ready) - len(done)
         log.info("purged %d runs: %s", len(done), ", ".join(done))
         advance(len(batch))
     for batch in _batches(p.models):
         with db.read() as conn:
             still = set(sql.purgeable_models(conn, [m.model_id for m in batch]))
-        ready = []
-        for model in batch:
-            if model.model_id not in still:  # its experiment was restored meanwhile
-                result.skipped += 1
-                continue
-            try:
-                delete_artifacts(backend, model.artifact_location, model.model_id)
-                ready.append(model.model_id)
-            except Exception as exc:  # noqa: BLE001 - reported; the model's rows stay
-                log.error("logged model %s: artifacts not deleted (%s)", model.model_id, exc)
-                result.failed.append((f"logged model {model.model_id}", str(exc)))
-        done = (
-            db.write(lambda conn, b=batch, ids=ready: _audited(conn, b, sql.purge_models(conn, ids), "model"))
-            if ready
-            else []
-        )
+        # A model whose experiment was restored meanwhile is no longer purgeable.
+        deleted = [m for m in batch if m.model_id in still]
+        done = _purge_batch(db, backend, batch, deleted, "model", result)
         result.models += len(done)
-        result.skipped += len(ready) - len(done)
         log.info("purged %d logged models: %s", len(done), ", ".join(done))
         advance(len(batch))
     for exp in p.experiments:
         _purge_experiment(db, backend, exp, result)
         advance(1)
     return result
+
+
+def _purge_batch(
+    db: Database,
+    backend: ArtifactBackend,
+    batch: Sequence[sql.RunRow] | Sequence[sql.ModelRow],
+    deleted: Sequence[sql.RunRow] | Sequence[sql.ModelRow],
+    kind: str,
+    result: GcResult,
+) -> list[str]:
+    """Files first, then rows: delete the artifacts of the still-deleted items of ``batch``
+    and purge the rows of those whose files went (one transaction). Returns the purged ids."""
+    label = "run" if kind == "run" else "logged model"
+    ready = []
+    for item in deleted:
+        item_id, location = (
+            (item.run_id, item.artifact_uri) if kind == "run" else (item.model_id, item.artifact_location)
+        )
+        try:
+            delete_artifacts(backend, location, item_id)
+            ready.append(item_id)
+        except Exception as exc:  # noqa: BLE001 - reported; the item's rows stay for a rerun
+            log.error("%s %s: artifacts not deleted (%s); kept for the next gc", label, item_id, exc)
+            result.failed.append((f"{label} {item_id}", str(exc)))
+    purge = sql.purge_runs if kind == "run" else sql.purge_models
+    done = db.write(lambda conn: _audited(conn, batch, purge(conn, ready), kind)) if ready else []
+    result.skipped += len(batch) - len(deleted) + len(ready) - len(done)
+    return done
 
 
 def _audited(conn, batch: Sequence, done: list[str], kind: str) -> list[str]:  # noqa: ANN001
