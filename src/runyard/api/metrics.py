@@ -12,6 +12,7 @@ from runyard.api.call import Call
 from runyard.api.wire import runs as w
 from runyard.api.wire.base import wire_float
 from runyard.services.history_stream import HistoryStream
+from runyard.store.sql.metrics import StoredPoint
 
 # Pages up to the stock client's own page size (25,000) are built in memory; larger ones stream.
 IN_MEMORY_PAGE = 25_000
@@ -27,15 +28,26 @@ def _with_run_ids(points: list[tuple[str, str, float, int, int]]) -> w.MetricsWi
     )
 
 
+def _points(key: str, points: list[StoredPoint]) -> list[w.Metric]:
+    """Stored points as wire metrics. The hot loop of get-history: one message per point,
+    and wire_float only for the rare NaN or infinite value."""
+    metric, isfinite = w.Metric, math.isfinite
+    return [
+        metric(
+            key=key,
+            value=value if isfinite(value) and not nan else wire_float(math.nan if nan else value),
+            timestamp=ts,
+            step=step,
+        )
+        for value, ts, step, nan in points
+    ]
+
+
 def _streamed(stream: HistoryStream) -> Iterator[bytes]:
     """The JSON of GetMetricHistoryResponse, written chunk by chunk as rows come in."""
     opened = False
     for chunk in stream:
-        points = [
-            w.Metric(key=stream.key, value=wire_float(math.nan if nan else value), timestamp=ts, step=step)
-            for value, ts, step, nan in chunk
-        ]
-        body = _encoder.encode(points)[1:-1]  # the list's items, without its brackets
+        body = _encoder.encode(_points(stream.key, chunk))[1:-1]  # the items, without brackets
         yield (b"," if opened else b'{"metrics":[') + body
         opened = True
     tail = b"]" if opened else b"{"
@@ -52,16 +64,10 @@ def get_history(call: Call, req: w.GetMetricHistory) -> w.GetMetricHistoryRespon
             call.workspace, req.run_id or req.run_uuid, req.metric_key, req.max_results, req.page_token
         )
         return StreamingResponse(_streamed(stream), media_type="application/json")
-    page = call.services.runs.metric_history(
+    key, page = call.services.runs.metric_history(
         call.workspace, req.run_id or req.run_uuid, req.metric_key, req.max_results, req.page_token
     )
-    return w.GetMetricHistoryResponse(
-        metrics=[
-            w.Metric(key=key, value=wire_float(value), timestamp=ts, step=step)
-            for key, value, ts, step in page.items
-        ],
-        next_page_token=page.next_page_token,
-    )
+    return w.GetMetricHistoryResponse(metrics=_points(key, page.items), next_page_token=page.next_page_token)
 
 
 def get_history_bulk_interval(call: Call, req: w.GetMetricHistoryBulkInterval) -> w.MetricsWithRunIdResponse:

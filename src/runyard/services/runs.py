@@ -333,8 +333,10 @@ class RunService:
         key: str | None,
         max_results: int | None,
         page_token: str | None,
-    ) -> Page[tuple[str, float, int, int]]:
-        """A metric's values in (timestamp, step, value) order; all of them without max_results."""
+    ) -> tuple[str, Page[metrics_sql.StoredPoint]]:
+        """(key, a page of its stored points) in (timestamp, step, value) order; all of them
+        without max_results. Points stay as stored (NaN as is_nan): a history
+        is built point by point, so the API converts them once, straight into its messages."""
         rid, key, max_results, after, fingerprint = self._history_query(
             ws, run_id, key, max_results, page_token
         )
@@ -348,7 +350,7 @@ class RunService:
         if max_results is not None and len(points) > max_results:
             points = points[:max_results]
             token = encode_position(metrics_sql.position(points[-1]), fingerprint)
-        return Page([(key, metrics_sql.wire_value(p), p[1], p[2]) for p in points], token)
+        return key, Page(points, token)
 
     def metric_history_stream(
         self,

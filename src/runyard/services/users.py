@@ -70,8 +70,7 @@ class UserService:
                 raise NotFound(f"No user named '{name}'.")
             if who.kind != "user":
                 raise InvalidParameter(
-                    f"'{name}' is a service principal; delete it with `runyard sp delete` "
-                    "in its workspace."
+                    f"'{name}' is a service principal; delete it with `runyard sp delete` in its workspace."
                 )
             if who.is_admin and sql.count_admins(conn) <= 1:
                 raise _last_admin_error(name, "delete")

@@ -122,8 +122,9 @@ def latest_for_runs(conn: Connection, wid: int, run_ids: Sequence[str]) -> list[
 
 # Where a history page ends: the stored (timestamp, step, value, is_nan) of its last point.
 Position = tuple[int, int, float, bool]
-# A point as stored: (value, timestamp, step, is_nan); value is 0 where is_nan is set.
-StoredPoint = tuple[float, int, int, bool]
+# A point as stored: (value, timestamp, step, is_nan); value is 0 where is_nan is set. Rows
+# come as the driver gives them (SQLite's is_nan is 0/1): a history is read point by point.
+StoredPoint = tuple[float, int, int, bool | int]
 
 
 def _history_stmt(wid: int, run_id: str, key: str, after: Position | None, limit: int | None) -> Select:
@@ -153,8 +154,7 @@ def history(
     conn: Connection, wid: int, run_id: str, key: str, after: Position | None, limit: int | None
 ) -> list[StoredPoint]:
     """One page of a metric's history as stored points (see :func:`_history_stmt`)."""
-    stmt = _history_stmt(wid, run_id, key, after, limit)
-    return [(v, ts, step, bool(nan)) for v, ts, step, nan in fetch_raw(conn, stmt)]
+    return fetch_raw(conn, _history_stmt(wid, run_id, key, after, limit))  # type: ignore[return-value]
 
 
 def history_chunks(
@@ -173,23 +173,18 @@ def history_chunks(
         with driver.cursor(name=f"history_{uuid.uuid4().hex[:12]}") as cur:  # type: ignore[union-attr]
             cur.execute(str(compiled), compiled.params)
             while rows := cur.fetchmany(chunk):
-                yield [(v, ts, step, bool(nan)) for v, ts, step, nan in rows]
+                yield rows
         return
     result = conn.execute(stmt)
     try:
         while rows := result.cursor.fetchmany(chunk):  # type: ignore[union-attr]
-            yield [(v, ts, step, bool(nan)) for v, ts, step, nan in rows]
+            yield rows
     finally:
         result.close()
 
 
 def position(point: StoredPoint) -> Position:
-    return (point[1], point[2], point[0], point[3])
-
-
-def wire_value(point: StoredPoint) -> float:
-    """The value a client sees: NaN where is_nan is set."""
-    return _value(point[0], point[3])
+    return (point[1], point[2], point[0], bool(point[3]))
 
 
 def history_bulk(
@@ -297,6 +292,5 @@ __all__ = [
     "position",
     "sample_history",
     "sanitize",
-    "wire_value",
     "write",
 ]

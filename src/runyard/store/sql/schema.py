@@ -114,9 +114,12 @@ metrics = Table(
     Column("timestamp", BigInteger, nullable=False),
     Column("step", BigInteger, nullable=False),
     Column("is_nan", Boolean, nullable=False),
-    # In get-history's order (value and is_nan only break ties within one step): a history
-    # streams, and pages from a keyset token, off the index without sorting millions of points.
-    Index("ix_metrics_run_key_time", "run_uuid", "key", "timestamp", "step"),
+    # In get-history's order (value and is_nan only break ties within one step), and covering
+    # every column it reads: a history streams, and pages from a keyset token, off the index
+    # alone, without sorting millions of points or visiting the table.
+    Index(
+        "ix_metrics_run_key_time", "run_uuid", "key", "timestamp", "step", "value", "is_nan", "workspace_id"
+    ),
 )
 
 # One row per (run, key) with the value MLflow reports as "latest" (max step, then max
