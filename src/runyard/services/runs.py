@@ -39,7 +39,6 @@ from runyard.services.run_logging import (
 from runyard.store.sql import metrics as metrics_sql
 from runyard.store.sql import runs as sql
 from runyard.store.sql.engine import Database
-from runyard.store.sql.search import select_run_ids
 
 STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")  # proto numbers 1..5
 MAX_RUNS_PER_INTERVAL_REQUEST = 100
@@ -314,11 +313,10 @@ class RunService:
             )
         except SearchSyntaxError as exc:
             raise _search_error(exc) from None
-        stmt = select_run_ids(ws.id, eids, stages, clauses, orders)
 
         def fetch(offset: int, n: int) -> list[Run]:
             with self._db.read() as conn:
-                return sql.page(conn, ws.id, stmt, offset, n)
+                return sql.search_page(conn, ws.id, eids, stages, clauses, orders, offset, n)
 
         try:
             return offset_page(page_token, fingerprint, limit, fetch)

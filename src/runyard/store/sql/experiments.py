@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Select, bindparam, delete, insert, select, up
 from runyard.entities import Experiment
 from runyard.search import SearchEntity, parse_experiment_filter, parse_order_by
 from runyard.store.sql.dialect import any_of, dialect_insert, fetch_raw, ids_value
-from runyard.store.sql.prepared import Prepared
+from runyard.store.sql.prepared import Prepared, StatementCache
 from runyard.store.sql.schema import experiment_tags, experiments, runs
 from runyard.store.sql.search import select_experiment_ids
 
@@ -140,6 +140,11 @@ def delete_tag(conn: Connection, wid: int, experiment_id: int, key: str) -> int:
     ).rowcount
 
 
+# Searches compiled once per distinct query; only the page's offset and limit change.
+_SEARCHES = StatementCache()
+_OFFSET, _LIMIT = bindparam("page_offset", 0), bindparam("page_limit", 0)
+
+
 def search(
     conn: Connection,
     wid: int,
@@ -150,13 +155,20 @@ def search(
     limit: int,
 ) -> list[Experiment]:
     """One page of matching experiments, in order: the ordering query loads the rows too."""
-    ordered = select_experiment_ids(
-        wid,
-        stages,
-        parse_experiment_filter(filter_string),
-        parse_order_by(SearchEntity.EXPERIMENTS, order_by),
-    )
-    return _load(conn, wid, ordered.offset(offset).limit(limit))
+
+    def build() -> Select:
+        ordered = select_experiment_ids(
+            wid,
+            stages,
+            parse_experiment_filter(filter_string),
+            parse_order_by(SearchEntity.EXPERIMENTS, order_by),
+        )
+        return ordered.with_only_columns(*_COLUMNS).offset(_OFFSET).limit(_LIMIT)
+
+    key = ("experiments", wid, stages, filter_string or "", tuple(order_by))
+    rows = _SEARCHES.rows(conn, key, build, page_offset=offset, page_limit=limit)
+    tags = _tags(conn, wid, [r[0] for r in rows])
+    return [Experiment(*r, tags[r[0]]) for r in rows]
 
 
 def set_runs_lifecycle(conn: Connection, wid: int, experiment_id: int, stage: str, now: int) -> None:

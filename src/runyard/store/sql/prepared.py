@@ -7,6 +7,10 @@ statement is built once, compiled to SQL text once per dialect, and then runs st
 the DBAPI cursor of the caller's connection, inside the caller's transaction. psycopg also
 prepares it on the server after a few uses.
 
+:class:`StatementCache` does the same for statements built per request (searches): each
+distinct query is compiled once and kept, least recently used first out, so a repeated search
+(a client paging, a dashboard polling) skips building and compiling its SQL.
+
 Only for statements whose parameters and columns need no SQLAlchemy type processing
 (ints, floats, strings, NULL): values go to the driver, and rows come back, as they are.
 """
@@ -14,7 +18,8 @@ Only for statements whose parameters and columns need no SQLAlchemy type process
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +34,32 @@ class _Compiled:
     sql: str
     order: tuple[str, ...] | None
     constants: dict[str, Any]
+
+    @classmethod
+    def of(cls, stmt: ClauseElement, conn: Connection, *, expand: bool = False) -> _Compiled:
+        """``expand``: write each value of an IN list as its own parameter (the statement is
+        then only good for those values); otherwise IN lists are refused."""
+        kwargs = {"render_postcompile": True} if expand else {}
+        compiled = stmt.compile(dialect=conn.dialect, compile_kwargs=kwargs)
+        if "POSTCOMPILE" in compiled.string:
+            raise ValueError("a prepared statement cannot hold an expanding IN list; use any_of()")
+        # Positional drivers (SQLite's "?") need the values in placeholder order.
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        # Constants written into the statement (``col == "RUN"``) became parameters too.
+        constants = {k: v for k, v in compiled.params.items() if v is not None}
+        return cls(compiled.string, order, constants)
+
+    def args(self, params: Mapping[str, Any]) -> Any:
+        values = {**self.constants, **params} if self.constants else params
+        return values if self.order is None else tuple(values[name] for name in self.order)
+
+    def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Row]:
+        cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cur.execute(self.sql, self.args(params))
+            return cur.fetchall()
+        finally:
+            cur.close()
 
 
 class Prepared:
@@ -46,29 +77,11 @@ class Prepared:
         hit = self._compiled.get(dialect.name)
         if hit is None:
             with self._lock:
-                compiled = self._build(dialect.name).compile(dialect=dialect)
-                if "POSTCOMPILE" in compiled.string:
-                    raise ValueError("a prepared statement cannot hold an expanding IN list; use any_of()")
-                # Positional drivers (SQLite's "?") need the values in placeholder order.
-                order = tuple(compiled.positiontup or ()) if compiled.positional else None
-                # Constants written into the statement (``col == "RUN"``) became parameters too.
-                constants = {k: v for k, v in compiled.params.items() if v is not None}
-                hit = self._compiled[dialect.name] = _Compiled(compiled.string, order, constants)
+                hit = self._compiled[dialect.name] = _Compiled.of(self._build(dialect.name), conn)
         return hit
 
-    @staticmethod
-    def _args(c: _Compiled, params: Mapping[str, Any]) -> Any:
-        values = {**c.constants, **params} if c.constants else params
-        return values if c.order is None else tuple(values[name] for name in c.order)
-
     def rows(self, conn: Connection, **params: Any) -> list[Row]:
-        c = self._sql(conn)
-        cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cur.execute(c.sql, self._args(c, params))
-            return cur.fetchall()
-        finally:
-            cur.close()
+        return self._sql(conn).rows(conn, params)
 
     def first(self, conn: Connection, **params: Any) -> Row | None:
         found = self.rows(conn, **params)
@@ -79,7 +92,7 @@ class Prepared:
         c = self._sql(conn)
         cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            cur.execute(c.sql, self._args(c, params))
+            cur.execute(c.sql, c.args(params))
             return cur.rowcount
         finally:
             cur.close()
@@ -87,7 +100,7 @@ class Prepared:
     def run_many(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
         """Execute once per parameter set (one driver round trip on each); rows changed."""
         c = self._sql(conn)
-        args: Sequence[Any] = [self._args(c, r) for r in rows]
+        args: Sequence[Any] = [c.args(r) for r in rows]
         if not args:
             return 0
         cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -98,4 +111,37 @@ class Prepared:
             cur.close()
 
 
-__all__ = ["Prepared"]
+class StatementCache:
+    """Statements built per request, compiled once per distinct ``key`` and kept (LRU).
+
+    ``key`` must name everything the statement is built from, values included (they are
+    compiled in); only the parameters given to :meth:`rows` (a page's offset and limit, with
+    ``bindparam(name, 0)`` in the statement) change between executions.
+    """
+
+    def __init__(self, size: int = 512) -> None:
+        self._size = size
+        self._entries: OrderedDict[Hashable, _Compiled] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def rows(
+        self, conn: Connection, key: Hashable, build: Callable[[], ClauseElement], **params: Any
+    ) -> list[Row]:
+        full_key = (conn.dialect.name, key)
+        with self._lock:
+            hit = self._entries.get(full_key)
+            if hit is not None:
+                self._entries.move_to_end(full_key)
+        if hit is None:
+            hit = _Compiled.of(build(), conn, expand=True)
+            with self._lock:
+                self._entries[full_key] = hit
+                if len(self._entries) > self._size:
+                    self._entries.popitem(last=False)
+        return hit.rows(conn, params)
+
+
+__all__ = ["Prepared", "StatementCache"]

@@ -13,11 +13,13 @@ from typing import Any
 from sqlalchemy import Connection, Select, bindparam, delete, insert, select, update
 
 from runyard.entities import DatasetInput, Run, RunInfo, RunState
+from runyard.search.ast import Filter, OrderBy
 from runyard.store.sql import inputs as inputs_sql
 from runyard.store.sql import metrics as metrics_sql
 from runyard.store.sql.dialect import any_of, dialect_insert, fetch_raw, ids_value, in_ids, insert_for
-from runyard.store.sql.prepared import Prepared
+from runyard.store.sql.prepared import Prepared, StatementCache
 from runyard.store.sql.schema import experiments, params, runs, tags
+from runyard.store.sql.search import select_run_ids
 
 _c = runs.c
 _INFO = (
@@ -152,14 +154,36 @@ def insert_params(conn: Connection, wid: int, run_id: str, values: dict[str, str
 # -- many runs at once -------------------------------------------------------------------
 
 
-def page(conn: Connection, wid: int, ordered_ids: Select[Any], offset: int, limit: int) -> list[Run]:
-    """Load one page of an ordered run-id query (``store.sql.search.select_run_ids``).
+# Searches compiled once per distinct query (workspace, experiments, view, filter, order);
+# only the page's offset and limit change between executions.
+_SEARCHES = StatementCache()
+_OFFSET, _LIMIT = bindparam("page_offset", 0), bindparam("page_limit", 0)
 
-    The ordering query is reused with the run columns instead of only the id, so the page
-    costs one query for the runs plus one per child table.
+
+def search_page(
+    conn: Connection,
+    wid: int,
+    experiment_ids: Sequence[int],
+    stages: tuple[str, ...],
+    filter: Filter,
+    order_by: Sequence[OrderBy],
+    offset: int,
+    limit: int,
+) -> list[Run]:
+    """One page of the runs matching a parsed search, in its order.
+
+    The ordering query selects the run columns too, so a page costs one query for the runs
+    plus one per child table; its SQL is built and compiled once per distinct search.
     """
-    stmt = ordered_ids.with_only_columns(*_INFO).offset(offset).limit(limit)
-    return _attach(conn, wid, [RunInfo(*r) for r in fetch_raw(conn, stmt)])
+    eids, clauses, orders = tuple(experiment_ids), tuple(filter), tuple(order_by)
+
+    def build() -> Select[Any]:
+        ordered = select_run_ids(wid, eids, stages, clauses, orders)
+        return ordered.with_only_columns(*_INFO).offset(_OFFSET).limit(_LIMIT)
+
+    key = ("runs", wid, eids, stages, clauses, orders)
+    rows = _SEARCHES.rows(conn, key, build, page_offset=offset, page_limit=limit)
+    return _attach(conn, wid, [RunInfo(*r) for r in rows])
 
 
 def load(conn: Connection, wid: int, run_ids: Sequence[str]) -> list[Run]:
@@ -226,7 +250,7 @@ __all__ = [
     "insert_params",
     "insert_run",
     "load",
-    "page",
+    "search_page",
     "set_tags",
     "state",
     "update_run",

@@ -1,0 +1,97 @@
+"""Prepared statements and the search statement cache, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import bindparam, insert, select
+
+from runyard.store.sql.engine import Database
+from runyard.store.sql.prepared import Prepared, StatementCache
+from runyard.store.sql.schema import experiments, workspaces
+
+WS = 1
+PAGE = {"page_offset": bindparam("page_offset", 0), "page_limit": bindparam("page_limit", 0)}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ten_experiments(db: Database) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(insert(workspaces).values(id=WS, name="prep", creation_time=0, last_update_time=0))
+        conn.execute(
+            insert(experiments),
+            [
+                {
+                    "workspace_id": WS,
+                    "experiment_id": i,
+                    "name": f"e{i}",
+                    "lifecycle_stage": "deleted" if i % 3 == 0 else "active",
+                    "creation_time": 1000 + i,
+                }
+                for i in range(10)
+            ],
+        )
+
+
+def _names_in(stages: tuple[str, ...], names: tuple[str, ...]):
+    c = experiments.c
+    return (
+        select(c.experiment_id)
+        .where(c.workspace_id == WS, c.lifecycle_stage.in_(stages), c.name.in_(names))
+        .order_by(c.experiment_id)
+        .offset(PAGE["page_offset"])
+        .limit(PAGE["page_limit"])
+    )
+
+
+def test_a_cached_search_is_built_once_and_pages_with_new_offsets(db: Database) -> None:
+    cache, builds = StatementCache(), []
+
+    def build():
+        builds.append(1)
+        return _names_in(("active",), ("e1", "e2", "e4", "e5", "e7"))
+
+    with db.read() as conn:
+        first = cache.rows(conn, "active-names", build, page_offset=0, page_limit=2)
+        second = cache.rows(conn, "active-names", build, page_offset=2, page_limit=2)
+        third = cache.rows(conn, "active-names", build, page_offset=4, page_limit=2)
+    assert [r[0] for r in first + second + third] == [1, 2, 4, 5, 7]
+    assert len(builds) == 1
+
+
+def test_in_list_values_are_part_of_the_compiled_statement_so_keys_must_name_them(db: Database) -> None:
+    cache = StatementCache()
+    with db.read() as conn:
+        one = cache.rows(conn, ("in", ("e1",)), lambda: _names_in(("active",), ("e1",)), **_all())
+        two = cache.rows(conn, ("in", ("e1", "e2")), lambda: _names_in(("active",), ("e1", "e2")), **_all())
+        deleted = cache.rows(conn, ("del",), lambda: _names_in(("deleted",), ("e3", "e6", "e7")), **_all())
+    assert [r[0] for r in one] == [1]
+    assert [r[0] for r in two] == [1, 2]
+    assert [r[0] for r in deleted] == [3, 6]
+
+
+def test_the_least_recently_used_statement_is_dropped_past_the_size(db: Database) -> None:
+    cache, builds = StatementCache(size=2), []
+
+    def build_for(name: str):
+        def build():
+            builds.append(name)
+            return _names_in(("active",), (name,))
+
+        return build
+
+    with db.read() as conn:
+        for name in ["e1", "e2", "e1", "e4", "e1", "e2"]:
+            cache.rows(conn, name, build_for(name), **_all())
+    # e1 stays in use; e2 was pushed out by e4 and had to be built again.
+    assert builds == ["e1", "e2", "e4", "e2"]
+    assert len(cache) == 2
+
+
+def test_prepared_refuses_an_expanding_in_list(db: Database) -> None:
+    stmt = Prepared(lambda _d: select(experiments.c.name).where(experiments.c.experiment_id.in_([1, 2])))
+    with db.read() as conn, pytest.raises(ValueError, match="any_of"):
+        stmt.rows(conn)
+
+
+def _all() -> dict[str, int]:
+    return {"page_offset": 0, "page_limit": 100}
