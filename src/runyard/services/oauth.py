@@ -61,7 +61,7 @@ class OAuthService:
     def __init__(self, db: Database, access_token_ttl_s: int, rate_limit: int) -> None:
         self._db = db
         self.ttl_s = max(1, access_token_ttl_s)
-        self.limiter = RateLimiter(rate_limit)
+        self.limiter = RateLimiter(db, rate_limit)
 
     def _mint(self, principal_id: int, kind: str, name: str) -> Grant:
         minted = tok.mint("access")

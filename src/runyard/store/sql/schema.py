@@ -402,6 +402,17 @@ device_codes = Table(
     Column("expires_at", BigInteger, nullable=False),
 )
 
+# Failed token-endpoint attempts of the last minute, per key (client id, address): the rate
+# limit lives here, not in process memory, so every replica counts against the same limit.
+auth_attempts = Table(
+    "auth_attempts",
+    metadata,
+    Column("key", String(300), nullable=False),
+    Column("time", BigInteger, nullable=False),
+    Index("ix_auth_attempts_key_time", "key", "time"),
+    Index("ix_auth_attempts_time", "time"),
+)
+
 # Who changed access, created tokens, deleted experiments or models. workspace_id is NULL
 # for global events (users, tokens, sign-ins).
 audit_log = Table(
