@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+import requests
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 
@@ -44,7 +45,11 @@ class Cluster:
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     with postgres_database("runyard_replicas") as db:
         artifacts: Path = tmp_path_factory.mktemp("replica-artifacts")  # shared, as on one bucket
-        replicas = [RunyardServer(db, artifacts) for _ in range(2)]
+        # Each replica runs its own scoring processes for the endpoints, in its own folder.
+        replicas = [
+            RunyardServer(db, artifacts, "--serving-dir", str(tmp_path_factory.mktemp("serving")))
+            for _ in range(2)
+        ]
         lb: Nginx | None = None
         try:
             for srv in replicas:
@@ -169,6 +174,62 @@ def test_concurrent_writes_through_two_replicas(cluster: Cluster) -> None:
     served = cluster.lb.requests_per_upstream() - before
     for srv in cluster.replicas:
         assert served[f"127.0.0.1:{srv.port}"] > 100, f"round robin did not spread the load: {served}"
+
+
+def _log_model(url: str, name: str) -> None:
+    import mlflow
+    import numpy as np
+    from sklearn.linear_model import LinearRegression
+
+    mlflow.set_tracking_uri(url)
+    mlflow.set_registry_uri(url)
+    mlflow.set_experiment("replica-endpoint-models")
+    x = np.array([[i, (i * 7) % 5] for i in range(10)], dtype=float)  # independent columns
+    with mlflow.start_run():
+        mlflow.sklearn.log_model(
+            LinearRegression().fit(x, x @ [2.0, 3.0] + 1), name="model", registered_model_name=name
+        )
+
+
+def _until(what: str, check: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"after {timeout:.0f} s: {what}"
+        time.sleep(0.25)
+
+
+def test_an_endpoint_deployed_through_one_replica_is_served_by_the_other(cluster: Cluster) -> None:
+    a, b = cluster.replicas
+    model, endpoint = f"served-{uuid.uuid4().hex[:8]}", f"shared-{uuid.uuid4().hex[:6]}"
+    _log_model(cluster.url, model)
+    api = f"{a.url}/api/2.0/runyard/endpoints"
+    assert requests.post(api, json={"name": endpoint}, timeout=30).status_code == 200
+    body = {"name": "blue", "model_uri": f"models:/{model}/1", "wait_seconds": 120}
+    deployed = requests.post(f"{api}/{endpoint}/deployments", json=body, timeout=180)
+    assert deployed.status_code == 200, deployed.text
+
+    rows = {"dataframe_split": {"columns": ["0", "1"], "data": [[1.0, 2.0], [0.0, 0.0]]}}
+    on_a = requests.post(f"{a.url}/w/default/endpoints/{endpoint}/invocations", json=rows, timeout=60)
+    assert on_a.status_code == 200, on_a.text
+    assert on_a.json()["predictions"] == pytest.approx([9.0, 1.0])
+
+    # Replica B learns of the deployment from the database (its sync runs every 10 s) and
+    # starts its own scoring process: it answers the same, with no call made to it before.
+    def b_scores() -> bool:
+        r = requests.post(f"{b.url}/w/default/endpoints/{endpoint}/invocations", json=rows, timeout=60)
+        return r.status_code == 200 and r.json() == on_a.json()
+
+    _until("replica B serves the endpoint deployed through replica A", b_scores)
+
+    # Deleting through B stops A serving it too.
+    gone = requests.delete(f"{b.url}/api/2.0/runyard/endpoints/{endpoint}", timeout=60)
+    assert gone.status_code == 200, gone.text
+
+    def a_refuses() -> bool:
+        r = requests.post(f"{a.url}/w/default/endpoints/{endpoint}/invocations", json=rows, timeout=60)
+        return r.status_code == 404
+
+    _until("replica A stops serving the endpoint deleted through replica B", a_refuses, timeout=30)
 
 
 def test_sigkill_of_one_replica_mid_burst_loses_nothing_acknowledged(cluster: Cluster) -> None:
