@@ -48,12 +48,14 @@ def test_a_cached_search_is_built_once_and_pages_with_new_offsets(db: Database) 
 
     def build():
         builds.append(1)
-        return _names_in(("active",), ("e1", "e2", "e4", "e5", "e7"))
+        c = experiments.c
+        names = ("e1", "e2", "e4", "e5", "e7")
+        return select(c.experiment_id).where(c.workspace_id == WS, c.name.in_(names)).order_by(c.name)
 
     with db.read() as conn:
-        first = cache.rows(conn, "active-names", build, page_offset=0, page_limit=2)
-        second = cache.rows(conn, "active-names", build, page_offset=2, page_limit=2)
-        third = cache.rows(conn, "active-names", build, page_offset=4, page_limit=2)
+        first = cache.page(conn, "names", build, offset=0, limit=2)
+        second = cache.page(conn, "names", build, offset=2, limit=2)
+        third = cache.page(conn, "names", build, offset=4, limit=2)
     assert [r[0] for r in first + second + third] == [1, 2, 4, 5, 7]
     assert len(builds) == 1
 

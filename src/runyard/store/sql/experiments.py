@@ -142,7 +142,6 @@ def delete_tag(conn: Connection, wid: int, experiment_id: int, key: str) -> int:
 
 # Searches compiled once per distinct query; only the page's offset and limit change.
 _SEARCHES = StatementCache()
-_OFFSET, _LIMIT = bindparam("page_offset", 0), bindparam("page_limit", 0)
 
 
 def search(
@@ -163,10 +162,10 @@ def search(
             parse_experiment_filter(filter_string),
             parse_order_by(SearchEntity.EXPERIMENTS, order_by),
         )
-        return ordered.with_only_columns(*_COLUMNS).offset(_OFFSET).limit(_LIMIT)
+        return ordered.with_only_columns(*_COLUMNS)
 
     key = ("experiments", wid, stages, filter_string or "", tuple(order_by))
-    rows = _SEARCHES.rows(conn, key, build, page_offset=offset, page_limit=limit)
+    rows = _SEARCHES.page(conn, key, build, offset, limit)
     tags = _tags(conn, wid, [r[0] for r in rows])
     return [Experiment(*r, tags[r[0]]) for r in rows]
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Select, bindparam
 from sqlalchemy.sql import ClauseElement
 
 Row = tuple[Any, ...]
@@ -143,5 +143,15 @@ class StatementCache:
                     self._entries.popitem(last=False)
         return hit.rows(conn, params)
 
+    def page(
+        self, conn: Connection, key: Hashable, build: Callable[[], Select[Any]], offset: int, limit: int
+    ) -> list[Row]:
+        """One page of the ordered query ``build`` makes: only offset and limit vary."""
+        return self.rows(
+            conn, key, lambda: build().offset(_OFFSET).limit(_LIMIT), page_offset=offset, page_limit=limit
+        )
+
+
+_OFFSET, _LIMIT = bindparam("page_offset", 0), bindparam("page_limit", 0)
 
 __all__ = ["Prepared", "StatementCache"]

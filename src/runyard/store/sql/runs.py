@@ -157,7 +157,6 @@ def insert_params(conn: Connection, wid: int, run_id: str, values: dict[str, str
 # Searches compiled once per distinct query (workspace, experiments, view, filter, order);
 # only the page's offset and limit change between executions.
 _SEARCHES = StatementCache()
-_OFFSET, _LIMIT = bindparam("page_offset", 0), bindparam("page_limit", 0)
 
 
 def search_page(
@@ -178,11 +177,9 @@ def search_page(
     eids, clauses, orders = tuple(experiment_ids), tuple(filter), tuple(order_by)
 
     def build() -> Select[Any]:
-        ordered = select_run_ids(wid, eids, stages, clauses, orders)
-        return ordered.with_only_columns(*_INFO).offset(_OFFSET).limit(_LIMIT)
+        return select_run_ids(wid, eids, stages, clauses, orders).with_only_columns(*_INFO)
 
-    key = ("runs", wid, eids, stages, clauses, orders)
-    rows = _SEARCHES.rows(conn, key, build, page_offset=offset, page_limit=limit)
+    rows = _SEARCHES.page(conn, ("runs", wid, eids, stages, clauses, orders), build, offset, limit)
     return _attach(conn, wid, [RunInfo(*r) for r in rows])
 
 
