@@ -212,7 +212,8 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A connection for reads; one snapshot for the whole block."""
+        """A connection for reads, in one transaction: one snapshot for the whole block on
+        SQLite; on PostgreSQL (READ COMMITTED) each statement sees what was committed before it."""
         with self.engine.connect() as conn, conn.begin():
             yield conn
 
