@@ -1,8 +1,8 @@
 """SQL for metric history and the ``latest_metrics`` summary of each run.
 
 The two batch writes are the hottest statements in Runyard (a 1,000-metric log-batch), so
-they are spelled per dialect: on PostgreSQL one INSERT ... SELECT FROM unnest(arrays) moves
-the whole batch in a single statement with seven parameters; on SQLite a prepared
+they are spelled per dialect: on PostgreSQL one statement moves the whole batch, history and
+latest values both, as INSERT ... SELECT FROM unnest(arrays); on SQLite a prepared
 statement runs through the driver's executemany loop. Both are several times faster than
 SQLAlchemy's generic multi-row paths (which compile a fresh statement per batch size).
 """
@@ -24,7 +24,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    text,
     tuple_,
 )
 
@@ -47,13 +46,23 @@ _UPSERT_TAIL = (
     "timestamp = excluded.timestamp, step = excluded.step, is_nan = excluded.is_nan "
     f"WHERE {_NEWER}"
 )
-_PG_ROWS = (
-    "SELECT CAST(:wid AS BIGINT), CAST(:run_id AS VARCHAR), * FROM unnest("
-    "CAST(:keys AS VARCHAR[]), CAST(:vals AS DOUBLE PRECISION[]), CAST(:ts AS BIGINT[]), "
-    "CAST(:steps AS BIGINT[]), CAST(:nans AS BOOLEAN[]))"
+
+
+def _pg_rows(prefix: str) -> str:
+    return (
+        "SELECT CAST(%(wid)s AS BIGINT), CAST(%(run_id)s AS VARCHAR), * FROM unnest("
+        f"CAST(%({prefix}keys)s AS VARCHAR[]), CAST(%({prefix}vals)s AS DOUBLE PRECISION[]), "
+        f"CAST(%({prefix}ts)s AS BIGINT[]), CAST(%({prefix}steps)s AS BIGINT[]), "
+        f"CAST(%({prefix}nans)s AS BOOLEAN[]))"
+    )
+
+
+# History and latest values in ONE statement (a data-modifying CTE): one round trip per batch,
+# run on the driver's cursor (psycopg prepares it on the server after a few uses).
+_PG_WRITE = (
+    f"WITH history AS (INSERT INTO metrics ({_COLS}) {_pg_rows('h_')}) "
+    f"INSERT INTO latest_metrics ({_COLS}) {_pg_rows('l_')}{_UPSERT_TAIL}"
 )
-_PG_HISTORY = text(f"INSERT INTO metrics ({_COLS}) {_PG_ROWS}")
-_PG_LATEST = text(f"INSERT INTO latest_metrics ({_COLS}) {_PG_ROWS}{_UPSERT_TAIL}")
 _LITE_HISTORY = f"INSERT INTO metrics ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 _LITE_LATEST = f"INSERT INTO latest_metrics ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?){_UPSERT_TAIL}"
 
@@ -78,9 +87,10 @@ def latest_per_key(rows: Iterable[MetricRow]) -> list[MetricRow]:
     return [best[k] for k in sorted(best)]
 
 
-def _columns(rows: Sequence[MetricRow]) -> dict[str, list[Any]]:
+def _columns(prefix: str, rows: Sequence[MetricRow]) -> dict[str, list[Any]]:
     keys, vals, ts, steps, nans = (list(col) for col in zip(*rows, strict=True))
-    return {"keys": keys, "vals": vals, "ts": ts, "steps": steps, "nans": nans}
+    names = ("keys", "vals", "ts", "steps", "nans")
+    return {prefix + name: col for name, col in zip(names, (keys, vals, ts, steps, nans), strict=True)}
 
 
 def write(conn: Connection, wid: int, run_id: str, rows: Sequence[MetricRow]) -> None:
@@ -89,8 +99,9 @@ def write(conn: Connection, wid: int, run_id: str, rows: Sequence[MetricRow]) ->
         return
     latest = latest_per_key(rows)
     if conn.dialect.name == "postgresql":
-        conn.execute(_PG_HISTORY, {"wid": wid, "run_id": run_id, **_columns(rows)})
-        conn.execute(_PG_LATEST, {"wid": wid, "run_id": run_id, **_columns(latest)})
+        params = {"wid": wid, "run_id": run_id, **_columns("h_", rows), **_columns("l_", latest)}
+        with conn.connection.driver_connection.cursor() as cur:  # type: ignore[union-attr]
+            cur.execute(_PG_WRITE, params)
         return
     conn.exec_driver_sql(_LITE_HISTORY, [(wid, run_id, *r) for r in rows])
     conn.exec_driver_sql(_LITE_LATEST, [(wid, run_id, *r) for r in latest])
