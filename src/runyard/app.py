@@ -24,7 +24,7 @@ from runyard.auth.gate import AccessGate
 from runyard.batch.jobs import BatchRunner
 from runyard.config import Settings
 from runyard.services import Services, build_services
-from runyard.store.sql.engine import Database
+from runyard.store.sql.engine import Database, redact_url
 from runyard.store.sql.migrate import ensure_schema
 from runyard.ui import ui_routes
 
@@ -84,7 +84,7 @@ class RunyardApp:
             log.info(
                 "Runyard %s serving %s (authentication %s)",
                 __version__,
-                _redact(self.settings.backend_store_uri),
+                redact_url(self.settings.backend_store_uri),
                 "on" if self.gate.enabled else "off",
             )
             self.batch_runner.start()
@@ -112,15 +112,6 @@ class RunyardApp:
         self._router.close()
         self.services.endpoints.close()  # stops the scoring processes
         self.db.close()
-
-
-def _redact(uri: str) -> str:
-    """Never log a database password."""
-    if "@" in uri and "://" in uri:
-        scheme, rest = uri.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}" if ":" in creds else uri
-    return uri
 
 
 def create_app(settings: Settings | None = None) -> RunyardApp:
