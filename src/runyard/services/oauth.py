@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from runyard.auth import passwords
 from runyard.auth import tokens as tok
-from runyard.auth.ratelimit import RateLimiter
 from runyard.entities import Principal
 from runyard.errors import (
     AccessDenied,
@@ -26,6 +25,7 @@ from runyard.errors import (
 )
 from runyard.services.audit import record
 from runyard.services.clock import now_ms
+from runyard.services.ratelimit import RateLimiter
 from runyard.store.sql import access as sql
 from runyard.store.sql.engine import Database
 

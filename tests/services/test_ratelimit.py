@@ -11,8 +11,8 @@ from contextlib import ExitStack
 
 import pytest
 
-from runyard.auth.ratelimit import RateLimiter
 from runyard.errors import RateLimited
+from runyard.services.ratelimit import RateLimiter
 from runyard.store.sql.engine import Database
 from runyard.store.sql.migrate import ensure_schema
 from tests.support.pg import postgres_database

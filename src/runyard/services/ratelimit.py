@@ -7,18 +7,14 @@ through (at most one per replica): enough for its job, slowing secret guessing t
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from runyard.errors import RateLimited
+from runyard.services.clock import now_ms
 from runyard.store.sql import attempts as sql
 from runyard.store.sql.engine import Database
 
 WINDOW_MS = 60_000
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class RateLimiter:
