@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Run one set of MLflow-REST workloads against Runyard, MLflow and FastTrackML.
 
-Each server is started by the harness (one at a time, on a loopback port,
-with a fresh temp dir and database), warmed up, measured, and stopped. The
-same client code drives all three. Prints per-workload medians and ratios
+The harness starts every server (each on a loopback port, with a fresh temp
+dir and database) and warms it up; then, workload by workload, it prepares
+the same data on each and runs their timed repeats in turn, each on a quiet
+machine, so a slow stretch falls on every server alike. The same client code
+drives all three. Prints per-workload medians and ratios
 (peer / runyard, so >1 means Runyard is faster) and writes JSON results to
 benchmarks/results/<timestamp>.json.
 """
@@ -14,7 +16,7 @@ import argparse
 import os
 import signal
 import sys
-import time
+from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -23,7 +25,7 @@ from benchlib.backends import backend_uri, detect_pg_user
 from benchlib.client import Api
 from benchlib.ops import SetupError
 from benchlib.report import Results, table, write_json
-from benchlib.runner import WorkloadResult, run_workload, warm_up
+from benchlib.runner import WorkloadResult, finish_trial, run_repeat, start_trial, wait_quiet, warm_up
 from benchlib.servers import (
     BENCH_DIR,
     SERVER_NAMES,
@@ -93,13 +95,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--time-limit",
         type=float,
         default=3000.0,
-        help="seconds per server; after it requests are cut off and remaining repeats skipped",
+        help="seconds of its own time per server; past it, requests are cut off and repeats skipped",
     )
     parser.add_argument(
         "--workload-time-limit",
         type=float,
         default=900.0,
-        help="seconds per workload (prepare + all repeats), enforced the same way",
+        help="seconds per workload and server (prepare + all its repeats), enforced the same way",
     )
     parser.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")
     parser.add_argument("--no-json", action="store_true", help="do not write the JSON results file")
@@ -113,36 +115,30 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def bench_server(
-    name: str, args: argparse.Namespace, pg_user: str | None, meta: dict[str, Any]
-) -> dict[str, WorkloadResult] | None:
+def start_server(
+    stack: ExitStack, name: str, args: argparse.Namespace, pg_user: str | None, meta: dict[str, Any]
+) -> Api | None:
+    """Start and warm up one server (stopped when ``stack`` closes); None if it is unavailable."""
     binary: Path = getattr(args, f"{name}_bin")
     if not binary.is_file():
         meta["note"] = f"skipped: command not found: {binary}"
         print(f"NOTE: skipping {name}: command not found: {binary}", flush=True)
         return None
-    with workdir_for(name) as workdir, backend_uri(name, args.backend, workdir, pg_user) as uri:
-        port = free_port()
-        spec = build_spec(name, binary, port, workdir, uri, args.mlflow_workers)
-        meta.update(argv=spec.argv, env=spec.env, version=spec.version)
-        try:
-            with running(spec, port, workdir, args.startup_timeout) as srv:
-                meta["startup_seconds"] = round(srv.startup_seconds, 2)
-                meta["loadavg_at_start"] = os.getloadavg()
-                print(
-                    f"[{name}] {spec.version} up at {srv.base_url} in {srv.startup_seconds:.1f}s", flush=True
-                )
-                return _measure(name, srv.base_url, args, meta)
-        except ServerUnavailable as exc:
-            meta["note"] = f"skipped: did not start: {exc}"
-            print(f"NOTE: skipping {name}: did not start: {exc}", flush=True)
-            return None
-
-
-def _measure(
-    name: str, base_url: str, args: argparse.Namespace, meta: dict[str, Any]
-) -> dict[str, WorkloadResult] | None:
-    api = Api(base_url, timeout=args.request_timeout)
+    workdir = stack.enter_context(workdir_for(name))
+    uri = stack.enter_context(backend_uri(name, args.backend, workdir, pg_user))
+    port = free_port()
+    spec = build_spec(name, binary, port, workdir, uri, args.mlflow_workers)
+    meta.update(argv=spec.argv, env=spec.env, version=spec.version)
+    try:
+        srv = stack.enter_context(running(spec, port, workdir, args.startup_timeout))
+    except ServerUnavailable as exc:
+        meta["note"] = f"skipped: did not start: {exc}"
+        print(f"NOTE: skipping {name}: did not start: {exc}", flush=True)
+        return None
+    meta["startup_seconds"] = round(srv.startup_seconds, 2)
+    meta["loadavg_at_start"] = os.getloadavg()
+    print(f"[{name}] {spec.version} up at {srv.base_url} in {srv.startup_seconds:.1f}s", flush=True)
+    api = Api(srv.base_url, timeout=args.request_timeout)
     try:
         warm = warm_up(api)
     except SetupError as exc:
@@ -152,12 +148,25 @@ def _measure(
     meta["warmup_errors"] = warm.errors + warm.check_failures
     if meta["warmup_errors"]:
         print(f"[{name}] WARNING warm-up errors: {warm.error_samples}", flush=True)
-    server_deadline = time.monotonic() + args.time_limit
-    results: dict[str, WorkloadResult] = {}
-    for workload in args.workloads:
-        deadline = min(server_deadline, time.monotonic() + args.workload_time_limit)
-        res = run_workload(api, workload, args.repeat, deadline)
-        results[workload] = res
+    return api
+
+
+def bench_workload(
+    workload: str, apis: dict[str, Api], budgets: dict[str, list[float]], args: argparse.Namespace
+) -> dict[str, WorkloadResult]:
+    """Prepare ``workload`` on every server, then run its repeats in turn: one server's
+    repeat, then the next's, the order rotating each round, each after the machine is quiet.
+    A slow or noisy stretch of minutes thus falls on every server alike."""
+    limit = args.workload_time_limit
+    trials = {name: start_trial(api, workload, limit, budgets[name]) for name, api in apis.items()}
+    names = list(trials)
+    for rep in range(args.repeat):
+        for name in names[rep % len(names) :] + names[: rep % len(names)]:
+            wait_quiet()
+            run_repeat(trials[name], rep)
+    results = {}
+    for name, trial in trials.items():
+        res = results[name] = finish_trial(trial)
         shown = res.median if res.median is not None else res.median_all
         median = (
             "n/a" if shown is None else f"{shown * 1000:.1f} ms" + ("" if res.median is not None else "!")
@@ -181,13 +190,17 @@ def main(argv: list[str] | None = None) -> int:
     if load_start[0] > 0.5 * (os.cpu_count() or 1):
         print(f"WARNING: machine is busy (load {load_start[0]:.1f}); timings will be noisy", flush=True)
     results: Results = {}
-    server_meta: dict[str, dict[str, Any]] = {}
-    for name in args.servers:
-        meta: dict[str, Any] = {}
-        server_meta[name] = meta
-        outcome = bench_server(name, args, pg_user, meta)
-        if outcome is not None:
-            results[name] = outcome
+    server_meta: dict[str, dict[str, Any]] = {name: {} for name in args.servers}
+    with ExitStack() as stack:
+        apis: dict[str, Api] = {}
+        for name in args.servers:
+            api = start_server(stack, name, args, pg_user, server_meta[name])
+            if api is not None:
+                apis[name] = api
+        budgets = {name: [args.time_limit] for name in apis}
+        for workload in args.workloads:
+            for name, res in bench_workload(workload, apis, budgets, args).items():
+                results.setdefault(name, {})[workload] = res
     print()
     print(
         f"medians in ms over {args.repeat} repeats, backend={args.backend}; "

@@ -1,4 +1,4 @@
-"""Run the selected workloads against one running server."""
+"""Run a workload on each running server, their repeats interleaved."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from typing import Any
 
 from benchlib.client import Api, Stats
 from benchlib.ops import create_experiment, create_run, log_batch, metric, now_ms
-from benchlib.workloads import WORKLOADS
+from benchlib.workloads import WORKLOADS, Workload
 
 WARMUP_REQUESTS = 30
 SETTLE_SECONDS = 180.0
+QUIET_SECONDS = 60.0  # the most to wait for an idle machine before a timed repeat
+QUIET_BUSY = 0.15  # "idle": under this share of the CPU busy
 
 
 @dataclass
@@ -94,35 +96,116 @@ def _finish(result: WorkloadResult, stats: Stats) -> WorkloadResult:
     return result
 
 
-def run_workload(api: Api, name: str, repeat: int, deadline: float) -> WorkloadResult:
-    """Prepare once, then ``repeat`` x (setup, timed, verify); setup/verify untimed."""
-    settle(api)
-    workload = WORKLOADS[name]()
-    result = WorkloadResult(name)
-    stats = api.stats = Stats()
-    api.deadline = deadline
-    try:
-        workload.prepare(api)
-    except Exception as exc:  # a malformed answer must not abort the whole run
-        stats.check(False, f"prepare: {type(exc).__name__}: {exc}")
-        result.note = "prepare failed"
-        api.deadline = None
-        return _finish(result, stats)
-    for rep in range(repeat):
-        if time.monotonic() > deadline:
-            result.note = f"time limit reached after {rep} repeats"
-            break
-        before = stats.errors + stats.check_failures
+def cpu_busy(window: float = 0.25) -> float | None:
+    """Share of the machine's CPU time spent busy over ``window`` seconds (None off Linux)."""
+
+    def sample() -> tuple[int, int] | None:
         try:
-            state = workload.setup(api, rep)
-            elapsed = workload.timed(api, state)
-            workload.verify(api, state)
-        except Exception as exc:  # counted; the next repeat still runs
-            stats.check(False, f"repeat {rep}: {type(exc).__name__}: {exc}")
-            continue
-        if time.monotonic() > deadline:
-            stats.check(False, f"repeat {rep}: time limit reached (requests were cut off)")
-        result.samples.append(elapsed)
-        result.clean.append(stats.errors + stats.check_failures == before)
-    api.deadline = None
-    return _finish(result, stats)
+            with open("/proc/stat") as f:
+                fields = [int(x) for x in f.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        return sum(fields[:8]), idle
+
+    first = sample()
+    time.sleep(window)
+    second = sample()
+    if first is None or second is None or second[0] <= first[0]:
+        return None
+    total, idle = second[0] - first[0], second[1] - first[1]
+    return 1.0 - idle / total
+
+
+def wait_quiet(limit: float = QUIET_SECONDS, busy_below: float = QUIET_BUSY) -> float:
+    """Untimed: wait (bounded) until the machine is nearly idle; the seconds waited.
+
+    All servers stay up while the others are measured, so a server still working off
+    a backlog (or PostgreSQL writing back a previous workload) must not steal the CPU
+    from the next one's timed repeat.
+    """
+    start = time.monotonic()
+    while time.monotonic() - start < limit:
+        busy = cpu_busy()
+        if busy is None or busy < busy_below:
+            break
+    return time.monotonic() - start
+
+
+@dataclass
+class Trial:
+    """One workload on one server: its data, its repeats so far, and its time budget.
+
+    The budget counts only this server's own time, so interleaving the servers'
+    repeats does not shorten anyone's limit.
+    """
+
+    api: Api
+    workload: Workload
+    result: WorkloadResult
+    budget: float  # seconds left for this workload on this server
+    server_budget: list[float]  # seconds left for this server (shared by its trials)
+    prepared: bool = True
+
+    def _spend(self, started: float) -> None:
+        spent = time.monotonic() - started
+        self.budget -= spent
+        self.server_budget[0] -= spent
+
+    def _arm(self) -> float:
+        started = time.monotonic()
+        self.api.deadline = started + max(0.0, min(self.budget, self.server_budget[0]))
+        return started
+
+    @property
+    def out_of_time(self) -> bool:
+        return self.budget <= 0 or self.server_budget[0] <= 0
+
+
+def start_trial(api: Api, name: str, budget: float, server_budget: list[float]) -> Trial:
+    """Untimed: let the server settle, then ``prepare`` the workload's shared data."""
+    settle(api)
+    trial = Trial(api, WORKLOADS[name](), WorkloadResult(name), budget, server_budget)
+    api.stats = Stats()
+    started = trial._arm()
+    try:
+        trial.workload.prepare(api)
+    except Exception as exc:  # a malformed answer must not abort the whole run
+        api.stats.check(False, f"prepare: {type(exc).__name__}: {exc}")
+        trial.result.note = "prepare failed"
+        trial.prepared = False
+    finally:
+        trial._spend(started)
+        api.deadline = None
+    return trial
+
+
+def run_repeat(trial: Trial, rep: int) -> None:
+    """One repeat: untimed ``setup``, the timed part, untimed ``verify``."""
+    if not trial.prepared:
+        return
+    if trial.out_of_time:
+        if not trial.result.note:
+            trial.result.note = f"time limit reached after {rep} repeats"
+        return
+    api, workload, stats = trial.api, trial.workload, trial.api.stats
+    before = stats.errors + stats.check_failures
+    started = trial._arm()
+    try:
+        state = workload.setup(api, rep)
+        elapsed = workload.timed(api, state)
+        workload.verify(api, state)
+    except Exception as exc:  # counted; the next repeat still runs
+        stats.check(False, f"repeat {rep}: {type(exc).__name__}: {exc}")
+        return
+    finally:
+        trial._spend(started)
+        api.deadline = None
+    if trial.out_of_time:
+        stats.check(False, f"repeat {rep}: time limit reached (requests were cut off)")
+    trial.result.samples.append(elapsed)
+    trial.result.clean.append(stats.errors + stats.check_failures == before)
+
+
+def finish_trial(trial: Trial) -> WorkloadResult:
+    return _finish(trial.result, trial.api.stats)
