@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from runyard.store.sql import liveness
 from runyard.store.sql.fresh_stats import FreshStats
 
 log = logging.getLogger("runyard.store")
@@ -197,10 +198,16 @@ class Database:
                 self.url,
                 pool_size=pool_size,
                 max_overflow=pool_size * 2,
-                pool_pre_ping=True,
                 connect_args={"options": options} if options else {},
             )
+            liveness.install(self.engine)  # instead of pool_pre_ping's round trip per request
             self._write_engine = self.engine
+        # One snapshot per read block (see read()); the pool's connections only change mode.
+        self._read_engine = (
+            self.engine
+            if self.sqlite
+            else self.engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        )
 
     @property
     def dialect(self) -> str:
@@ -212,9 +219,12 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A connection for reads, in one transaction: one snapshot for the whole block on
-        SQLite; on PostgreSQL (READ COMMITTED) each statement sees what was committed before it."""
-        with self.engine.connect() as conn, conn.begin():
+        """A connection for reads, in one read-only transaction with one snapshot for the
+        whole block: a page of runs and its params, tags and metrics are read as of the same
+        instant, as is a whole export. SQLite's WAL gives that to every transaction;
+        PostgreSQL needs REPEATABLE READ (its default, READ COMMITTED, takes a new snapshot
+        per statement). A read-only transaction there never fails to serialize."""
+        with self._read_engine.connect() as conn, conn.begin():
             yield conn
 
     def write(self, fn: Callable[[Connection], T]) -> T:

@@ -27,16 +27,10 @@ EXPERIMENT_COUNTER = "experiment_id"
 
 @contextmanager
 def snapshot(db: Database) -> Iterator[Connection]:
-    """One consistent view of the database for a whole export, while the server keeps writing.
-
-    SQLite's WAL gives a read transaction its snapshot; PostgreSQL needs REPEATABLE READ
-    (its default, READ COMMITTED, would let each table see a later state than the last).
-    """
-    with db.engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        with conn.begin():
-            yield conn
+    """One consistent view of the database for a whole export, while the server keeps writing
+    (every :meth:`Database.read` block is one snapshot)."""
+    with db.read() as conn:
+        yield conn
 
 
 def count_rows(conn: Connection, table: Table, wid: int) -> int:
