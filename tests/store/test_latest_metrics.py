@@ -13,7 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
 
+from runyard.entities import RunState
 from runyard.store.sql import metrics as metrics_sql
+from runyard.store.sql import runs as runs_sql
 from runyard.store.sql.engine import Database
 from runyard.store.sql.schema import latest_metrics
 from runyard.store.sql.schema import metrics as history
@@ -21,12 +23,17 @@ from runyard.store.sql.schema import metrics as history
 WS = 1
 
 
-def log(db: Database, run_id: str, points: list[tuple[str, float, int, int]]) -> None:
+def stored(points: list[tuple[str, float, int, int]]) -> list[metrics_sql.MetricRow]:
     """points are (key, value, timestamp, step), as a client sends them."""
     rows = []
     for key, value, ts, step in points:
-        stored, is_nan = metrics_sql.sanitize(value)
-        rows.append((key, stored, ts, step, is_nan))
+        value, is_nan = metrics_sql.sanitize(value)
+        rows.append((key, value, ts, step, is_nan))
+    return rows
+
+
+def log(db: Database, run_id: str, points: list[tuple[str, float, int, int]]) -> None:
+    rows = stored(points)
     db.write(lambda conn: metrics_sql.write(conn, WS, run_id, rows))
 
 
@@ -98,3 +105,39 @@ def test_concurrent_writers_agree_with_the_reference(db):
     with db.read() as conn:
         count = len(conn.execute(select(history.c.key).where(history.c.run_uuid == run)).all())
     assert count == sum(len(set(b)) for b in batches)
+
+
+def _new_run(db: Database, stage: str) -> str:
+    rid = uuid.uuid4().hex
+    info = runs_sql.RunInfo(rid, 7, "r", "u", "RUNNING", 1, None, None, stage)
+    db.write(lambda conn: runs_sql.insert_run(conn, WS, info, {}))
+    return rid
+
+
+def _write_if_active(db: Database, run_id: str, points: list[tuple[str, float, int, int]]) -> RunState | None:
+    rows = stored(points)
+    return db.write(lambda conn: runs_sql.write_metrics_if_active(conn, WS, run_id, rows))
+
+
+def _history_count(db: Database, run_id: str) -> int:
+    with db.read() as conn:
+        return len(conn.execute(select(history.c.key).where(history.c.run_uuid == run_id)).all())
+
+
+def test_a_checked_write_logs_to_an_active_run_and_returns_its_state(db):
+    run = _new_run(db, "active")
+    state = _write_if_active(db, run, [("m", 1.0, 10, 0), ("m", 2.0, 20, 1), ("n", math.nan, 5, 0)])
+    assert (state.experiment_id, state.lifecycle_stage) == (7, "active")
+    assert _history_count(db, run) == 3
+    got = latest(db, run)
+    assert got["m"] == (2.0, 20, 1) and math.isnan(got["n"][0])
+
+
+def test_a_checked_write_to_a_deleted_or_unknown_run_writes_nothing(db):
+    deleted = _new_run(db, "deleted")
+    state = _write_if_active(db, deleted, [("m", 1.0, 10, 0)])
+    assert state.lifecycle_stage == "deleted"
+    assert _history_count(db, deleted) == 0 and latest(db, deleted) == {}
+    unknown = uuid.uuid4().hex
+    assert _write_if_active(db, unknown, [("m", 1.0, 10, 0)]) is None
+    assert _history_count(db, unknown) == 0 and latest(db, unknown) == {}

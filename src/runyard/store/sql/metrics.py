@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 
 from runyard.store.sql.dialect import any_of, fetch_raw, ids_value
-from runyard.store.sql.prepared import Prepared
+from runyard.store.sql.prepared import Prepared, Row
 from runyard.store.sql.schema import latest_metrics, metrics
 
 # (key, value, timestamp, step, is_nan): value is already sanitised (NaN stored as 0).
@@ -48,12 +48,12 @@ _UPSERT_TAIL = (
 )
 
 
-def _pg_rows(prefix: str) -> str:
+def _pg_rows(prefix: str, where: str = "") -> str:
     return (
         "SELECT CAST(%(wid)s AS BIGINT), CAST(%(run_id)s AS VARCHAR), * FROM unnest("
         f"CAST(%({prefix}keys)s AS VARCHAR[]), CAST(%({prefix}vals)s AS DOUBLE PRECISION[]), "
         f"CAST(%({prefix}ts)s AS BIGINT[]), CAST(%({prefix}steps)s AS BIGINT[]), "
-        f"CAST(%({prefix}nans)s AS BOOLEAN[]))"
+        f"CAST(%({prefix}nans)s AS BOOLEAN[])){where}"
     )
 
 
@@ -62,6 +62,16 @@ def _pg_rows(prefix: str) -> str:
 _PG_WRITE = (
     f"WITH history AS (INSERT INTO metrics ({_COLS}) {_pg_rows('h_')}) "
     f"INSERT INTO latest_metrics ({_COLS}) {_pg_rows('l_')}{_UPSERT_TAIL}"
+)
+# The same, preceded by the run's check (one round trip for a whole metrics-only log-batch):
+# the points go in only if the run is active, and the run's state comes back either way.
+_ACTIVE = " WHERE EXISTS (SELECT 1 FROM run WHERE lifecycle_stage = 'active')"
+_PG_WRITE_IF_ACTIVE = (
+    "WITH run AS (SELECT experiment_id, lifecycle_stage FROM runs "
+    "WHERE workspace_id = %(wid)s AND run_uuid = %(run_id)s), "
+    f"history AS (INSERT INTO metrics ({_COLS}) {_pg_rows('h_', _ACTIVE)}), "
+    f"latest AS (INSERT INTO latest_metrics ({_COLS}) {_pg_rows('l_', _ACTIVE)}{_UPSERT_TAIL}) "
+    "SELECT experiment_id, lifecycle_stage FROM run"
 )
 _LITE_HISTORY = f"INSERT INTO metrics ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 _LITE_LATEST = f"INSERT INTO latest_metrics ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?){_UPSERT_TAIL}"
@@ -105,6 +115,15 @@ def write(conn: Connection, wid: int, run_id: str, rows: Sequence[MetricRow]) ->
         return
     conn.exec_driver_sql(_LITE_HISTORY, [(wid, run_id, *r) for r in rows])
     conn.exec_driver_sql(_LITE_LATEST, [(wid, run_id, *r) for r in latest])
+
+
+def write_if_active_pg(conn: Connection, wid: int, run_id: str, rows: Sequence[MetricRow]) -> Row | None:
+    """PostgreSQL: :func:`write` only if the run is active, and the run's (experiment_id,
+    lifecycle_stage), in one statement; None if there is no such run."""
+    params = {"wid": wid, "run_id": run_id, **_columns("h_", rows), **_columns("l_", latest_per_key(rows))}
+    with conn.connection.driver_connection.cursor() as cur:  # type: ignore[union-attr]
+        cur.execute(_PG_WRITE_IF_ACTIVE, params)
+        return cur.fetchone()
 
 
 # -- reads ---------------------------------------------------------------------------------
@@ -304,4 +323,5 @@ __all__ = [
     "sample_history",
     "sanitize",
     "write",
+    "write_if_active_pg",
 ]
