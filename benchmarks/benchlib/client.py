@@ -81,6 +81,9 @@ class Api:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
+            # Loopback only: never route through a proxy from the environment (nor spend a
+            # look-up of the environment's proxy settings on every request).
+            session.trust_env = False
             self._local.session = session
         return session
 
