@@ -96,3 +96,28 @@ def test_a_connection_idle_for_long_is_pinged_before_use(
     time.sleep(0.01)
     _backend_pid(db)
     assert pings == [1]
+
+
+def test_a_single_statement_write_commits_on_its_own(db: Database, probe: str) -> None:
+    inserted = db.write_statement(
+        lambda conn: conn.execute(text(f"INSERT INTO {probe} (v) VALUES (7) RETURNING v")).scalar_one()
+    )
+    assert inserted == 7
+    with db.read() as conn:
+        assert conn.execute(text(f"SELECT count(*) FROM {probe} WHERE v = 7")).scalar_one() == 1
+
+
+def test_after_a_single_statement_write_the_pool_is_transactional_again(db: Database, probe: str) -> None:
+    # The autocommit mode of write_statement must not stay on the pooled connection: a
+    # later write that fails half-way still leaves nothing behind.
+    db.write_statement(lambda conn: conn.execute(text(f"INSERT INTO {probe} (v) VALUES (8)")))
+
+    def half_then_fail(conn) -> None:  # noqa: ANN001
+        conn.execute(text(f"INSERT INTO {probe} (v) VALUES (9)"))
+        raise RuntimeError("the second half failed")
+
+    for _ in range(3):  # whichever pooled connection it gets
+        with pytest.raises(RuntimeError):
+            db.write(half_then_fail)
+    with db.read() as conn:
+        assert conn.execute(text(f"SELECT count(*) FROM {probe} WHERE v = 9")).scalar_one() == 0

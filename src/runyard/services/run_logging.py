@@ -299,11 +299,15 @@ class RunLogger:
     ) -> None:
         wid = ws.id
 
+        if metrics and not (params or model_metrics or tags):
+            # The hot path (a training loop's log-batch): check and write in one statement.
+            found = self._db.write_statement(
+                lambda conn: sql.write_metrics_if_active(conn, wid, run_id, metrics)
+            )
+            check_active(found, run_id)
+            return
+
         def tx(conn) -> None:  # noqa: ANN001
-            if metrics and not (params or model_metrics or tags):
-                # The hot path (a training loop's log-batch): check and write together.
-                check_active(sql.write_metrics_if_active(conn, wid, run_id, metrics), run_id)
-                return
             check_active(sql.state(conn, wid, run_id), run_id)
             if params:
                 stored = sql.insert_params(conn, wid, run_id, params)

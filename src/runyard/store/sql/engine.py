@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -208,6 +208,9 @@ class Database:
             if self.sqlite
             else self.engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         )
+        self._autocommit_engine = (
+            None if self.sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
 
     @property
     def dialect(self) -> str:
@@ -233,15 +236,25 @@ class Database:
             self.start()  # only does something after close()
             assert self._writer is not None
             return self._writer.submit(fn)
-        if self._fresh_stats is None:
-            with self._fresh_stats_lock:
-                if self._fresh_stats is None:
-                    self._fresh_stats = FreshStats(self.engine)
-                    self._fresh_stats.start()
+        return self._retrying(self._write_engine.begin, fn)
+
+    def write_statement(self, fn: Callable[[Connection], T]) -> T:
+        """Like :meth:`write`, for an ``fn`` that runs exactly one statement.
+
+        On PostgreSQL the statement runs in autocommit mode, where it is a transaction of its
+        own: one round trip instead of three (BEGIN, the statement, COMMIT). SQLite has no
+        round trips to save; there it is a plain :meth:`write`.
+        """
+        if self._autocommit_engine is None:
+            return self.write(fn)
+        return self._retrying(self._autocommit_engine.connect, fn)
+
+    def _retrying(self, connect: Callable[[], Any], fn: Callable[[Connection], T]) -> T:
+        self._start_fresh_stats()
         delay = 0.01
         for attempt in range(_PG_RETRIES):
             try:
-                with self._write_engine.begin() as conn:
+                with connect() as conn:
                     return fn(conn)
             except (OperationalError, DBAPIError) as exc:
                 if attempt == _PG_RETRIES - 1 or not _is_retryable(exc):
@@ -250,6 +263,13 @@ class Database:
                 time.sleep(delay)
                 delay *= 2
         raise AssertionError("unreachable")
+
+    def _start_fresh_stats(self) -> None:
+        if self._fresh_stats is None:
+            with self._fresh_stats_lock:
+                if self._fresh_stats is None:
+                    self._fresh_stats = FreshStats(self.engine)
+                    self._fresh_stats.start()
 
     def close(self) -> None:
         if self._fresh_stats is not None:

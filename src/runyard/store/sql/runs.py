@@ -69,8 +69,8 @@ def write_metrics_if_active(
 ) -> RunState | None:
     """Log ``rows`` to the run if it is active; its state either way (None: no such run).
 
-    On PostgreSQL the check and the write are one statement, so a metrics-only log-batch
-    costs one round trip inside its transaction instead of two."""
+    On PostgreSQL the check and the write are one statement: run it with
+    ``Database.write_statement`` and a metrics-only log-batch is one round trip."""
     if rows and conn.dialect.name == "postgresql":
         row = metrics_sql.write_if_active_pg(conn, wid, run_id, rows)
         return RunState(*row) if row else None
