@@ -73,8 +73,18 @@ def any_of(dialect_name: str, column: Any, name: str = "ids") -> ColumnElement[b
 
 
 def ids_value(conn: Connection, ids: Sequence[str] | Sequence[int]) -> Any:
-    """The driver value of an :func:`any_of` parameter: an array, or JSON text for SQLite."""
-    return list(ids) if conn.dialect.name == "postgresql" else json.dumps(list(ids))
+    """The driver value of an :func:`any_of` parameter: PostgreSQL array text, or JSON text
+    for SQLite; either way one string the driver passes as it is."""
+    return pg_array_text(ids) if conn.dialect.name == "postgresql" else json.dumps(list(ids))
 
 
-__all__ = ["any_of", "dialect_insert", "fetch_raw", "ids_value", "in_ids", "insert_ignore"]
+def pg_array_text(values: Sequence[str] | Sequence[int]) -> str:
+    """``values`` as a PostgreSQL array literal (``{"a","b"}``), every element quoted and
+    escaped, so any text is safe. The statement casts it (``::VARCHAR[]``). psycopg would
+    dump a list element by element in Python, with a regular expression per element to
+    decide its quoting: a millisecond for a page of run ids, four times per page."""
+    quoted = ('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+    return "{" + ",".join(quoted) + "}"
+
+
+__all__ = ["any_of", "dialect_insert", "fetch_raw", "ids_value", "in_ids", "insert_ignore", "pg_array_text"]
