@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from runyard.store.sql import liveness
+from runyard.store.sql.checkpoint import Checkpointer
 from runyard.store.sql.fresh_stats import FreshStats
 
 log = logging.getLogger("runyard.store")
@@ -73,7 +74,21 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI types
     cur.close()
 
 
-def _make_sqlite_engine(url: str, pool_size: int, begin: str) -> Engine:
+def _sqlite_writer_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI types
+    # The background Checkpointer copies the log back, not the commit that crosses 1,000 pages.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA wal_autocheckpoint=0")
+    cur.execute("PRAGMA journal_size_limit=67108864")  # after a burst, shrink the log to 64 MiB
+    cur.close()
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The database file of a SQLite URL; None for an in-memory database."""
+    db = make_url(url).database
+    return db if db and db != ":memory:" and not db.startswith("file::memory:") else None
+
+
+def _make_sqlite_engine(url: str, pool_size: int, begin: str, *, writer: bool = False) -> Engine:
     db = make_url(url).database
     if db and db != ":memory:":
         Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -84,6 +99,8 @@ def _make_sqlite_engine(url: str, pool_size: int, begin: str) -> Engine:
         connect_args={"check_same_thread": False, "timeout": 60},
     )
     event.listen(engine, "connect", _sqlite_pragmas)
+    if writer:
+        event.listen(engine, "connect", _sqlite_writer_pragmas)
     event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
     return engine
 
@@ -185,13 +202,17 @@ class Database:
         self.url = normalize_url(url)
         self.sqlite = is_sqlite(self.url)
         self._writer: _GroupWriter | None = None
+        self.checkpointer: Checkpointer | None = None  # SQLite files: the WAL's, see checkpoint.py
         # PostgreSQL: fresh planner statistics while tables fill up (started by the first write).
         self._fresh_stats: FreshStats | None = None
         self._fresh_stats_lock = threading.Lock()
         if self.sqlite:
             self.engine = _make_sqlite_engine(self.url, pool_size, "BEGIN")
-            self._write_engine = _make_sqlite_engine(self.url, 1, "BEGIN IMMEDIATE")
+            self._write_engine = _make_sqlite_engine(self.url, 1, "BEGIN IMMEDIATE", writer=True)
             self._writer = _GroupWriter(self._write_engine)
+            path = _sqlite_file(self.url)
+            self.checkpointer = Checkpointer(path) if path else None
+            self._start_checkpointer()
         else:
             options = f"-c statement_timeout={statement_timeout_ms}" if statement_timeout_ms else ""
             self.engine = create_engine(
@@ -219,6 +240,14 @@ class Database:
     def start(self) -> None:
         if self.sqlite and self._writer is None:
             self._writer = _GroupWriter(self._write_engine)
+            self._start_checkpointer()
+
+    def _start_checkpointer(self) -> None:
+        if self.checkpointer is not None:
+            # The file must exist (in WAL mode) before the checkpointer opens it.
+            with self.engine.connect():
+                pass
+            self.checkpointer.start()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -281,6 +310,8 @@ class Database:
         self.engine.dispose()
         if self._write_engine is not self.engine:
             self._write_engine.dispose()
+        if self.checkpointer is not None:
+            self.checkpointer.close()  # after every connection is gone: the log can be emptied
 
 
 __all__ = ["Database", "is_sqlite", "normalize_url", "redact_url"]
