@@ -214,19 +214,14 @@ class RunService:
             lifecycle_stage="active",
         )
 
-        def tx(conn) -> None:  # noqa: ANN001
-            exp = sql.experiment_for_run(conn, ws.id, eid)
-            if exp is None:
-                raise NotFound(f"No Experiment with id={eid} exists")
-            location, stage = exp
-            if stage != "active":
-                raise InvalidParameter(
-                    f"The experiment {eid} must be in the 'active' state. Current state is {stage}."
-                )
-            info.artifact_uri = f"{(location or '').rstrip('/')}/{run_id}/artifacts"
-            sql.insert_run(conn, ws.id, info, tag_map)
-
-        self._db.write(tx)
+        # The run goes in only if its experiment is active; the experiment comes back either way.
+        exp = self._db.write_statement(lambda conn: sql.create_run(conn, ws.id, info, tag_map))
+        if exp is None:
+            raise NotFound(f"No Experiment with id={eid} exists")
+        if exp[1] != "active":
+            raise InvalidParameter(
+                f"The experiment {eid} must be in the 'active' state. Current state is {exp[1]}."
+            )
         return Run(info, tags=tag_map)
 
     def get(self, ws: Workspace, run_id: str | None) -> Run:

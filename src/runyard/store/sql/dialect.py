@@ -78,12 +78,14 @@ def ids_value(conn: Connection, ids: Sequence[str] | Sequence[int]) -> Any:
     return pg_array_text(ids) if conn.dialect.name == "postgresql" else json.dumps(list(ids))
 
 
-def pg_array_text(values: Sequence[str] | Sequence[int]) -> str:
-    """``values`` as a PostgreSQL array literal (``{"a","b"}``), every element quoted and
-    escaped, so any text is safe. The statement casts it (``::VARCHAR[]``). psycopg would
-    dump a list element by element in Python, with a regular expression per element to
-    decide its quoting: a millisecond for a page of run ids, four times per page."""
-    quoted = ('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+def pg_array_text(values: Sequence[str | None] | Sequence[int]) -> str:
+    """``values`` as a PostgreSQL array literal (``{"a","b",NULL}``), every element quoted and
+    escaped, so any text is safe (None is NULL). The statement casts it (``::VARCHAR[]``).
+    psycopg would dump a list element by element in Python, with a regular expression per
+    element to decide its quoting: a millisecond for a page of run ids, four times per page."""
+    quoted = (
+        "NULL" if v is None else '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values
+    )
     return "{" + ",".join(quoted) + "}"
 
 

@@ -16,7 +16,15 @@ from runyard.entities import DatasetInput, Run, RunInfo, RunState
 from runyard.search.ast import Filter, OrderBy
 from runyard.store.sql import inputs as inputs_sql
 from runyard.store.sql import metrics as metrics_sql
-from runyard.store.sql.dialect import any_of, dialect_insert, fetch_raw, ids_value, in_ids, insert_for
+from runyard.store.sql.dialect import (
+    any_of,
+    dialect_insert,
+    fetch_raw,
+    ids_value,
+    in_ids,
+    insert_for,
+    pg_array_text,
+)
 from runyard.store.sql.prepared import Prepared, StatementCache
 from runyard.store.sql.schema import experiments, params, runs, tags
 from runyard.store.sql.search import select_run_ids
@@ -123,6 +131,65 @@ def insert_run(conn: Connection, wid: int, info: RunInfo, run_tags: dict[str, st
     )
 
 
+def run_artifact_uri(experiment_location: str | None, run_id: str) -> str:
+    """Where a run's artifacts go: under its experiment's location (as MLflow does)."""
+    return f"{(experiment_location or '').rstrip('/')}/{run_id}/artifacts"
+
+
+# A new run and its tags in ONE statement, only into an active experiment, whose
+# (artifact_location, lifecycle_stage) comes back either way. The artifact URI is
+# run_artifact_uri's, spelled in SQL (rtrim strips every trailing "/", as rstrip does).
+_PG_CREATE_RUN = (
+    "WITH exp AS (SELECT artifact_location, lifecycle_stage FROM experiments "
+    "WHERE workspace_id = CAST(%(wid)s AS BIGINT) AND experiment_id = CAST(%(eid)s AS BIGINT)), "
+    "run AS (INSERT INTO runs (run_uuid, workspace_id, experiment_id, name, user_id, status, "
+    "start_time, end_time, deleted_time, lifecycle_stage, artifact_uri) "
+    "SELECT CAST(%(run_id)s AS VARCHAR), CAST(%(wid)s AS BIGINT), CAST(%(eid)s AS BIGINT), "
+    "CAST(%(name)s AS VARCHAR), CAST(%(user_id)s AS VARCHAR), CAST(%(status)s AS VARCHAR), "
+    "CAST(%(start_time)s AS BIGINT), NULL, NULL, 'active', "
+    "rtrim(coalesce(artifact_location, ''), '/') || '/' || CAST(%(run_id)s AS VARCHAR) || '/artifacts' "
+    "FROM exp WHERE lifecycle_stage = 'active' RETURNING run_uuid), "
+    "tag AS (INSERT INTO tags (workspace_id, run_uuid, key, value) "
+    "SELECT CAST(%(wid)s AS BIGINT), run.run_uuid, kv.k, kv.v FROM run, "
+    "unnest(CAST(%(keys)s AS VARCHAR[]), CAST(%(vals)s AS TEXT[])) AS kv(k, v)) "
+    "SELECT artifact_location, lifecycle_stage FROM exp"
+)
+
+
+def create_run(
+    conn: Connection, wid: int, info: RunInfo, run_tags: dict[str, str | None]
+) -> tuple[str | None, str] | None:
+    """Insert a run and its tags if its experiment exists and is active, setting
+    ``info.artifact_uri``; the experiment's (artifact_location, lifecycle_stage), or None.
+
+    On PostgreSQL this is one statement: run it with ``Database.write_statement`` and a
+    runs/create is one round trip."""
+    if conn.dialect.name == "postgresql":
+        args = {
+            "wid": wid,
+            "eid": info.experiment_id,
+            "run_id": info.run_id,
+            "name": info.run_name,
+            "user_id": info.user_id,
+            "status": info.status,
+            "start_time": info.start_time,
+            "keys": pg_array_text(list(run_tags)),
+            "vals": pg_array_text(list(run_tags.values())),
+        }
+        with conn.connection.driver_connection.cursor() as cur:  # type: ignore[union-attr]
+            cur.execute(_PG_CREATE_RUN, args)
+            row = cur.fetchone()
+        exp = (row[0], row[1]) if row else None
+    else:
+        exp = experiment_for_run(conn, wid, info.experiment_id)
+    if exp is None or exp[1] != "active":
+        return exp
+    info.artifact_uri = run_artifact_uri(exp[0], info.run_id)
+    if conn.dialect.name != "postgresql":
+        insert_run(conn, wid, info, run_tags)
+    return exp
+
+
 def update_run(conn: Connection, wid: int, run_id: str, **values: object) -> None:
     conn.execute(update(runs).where(_c.workspace_id == wid, _c.run_uuid == run_id).values(**values))
 
@@ -148,6 +215,14 @@ def get_tag(conn: Connection, wid: int, run_id: str, key: str) -> tuple[bool, st
     return (True, r[0]) if r else (False, None)
 
 
+_PG_INSERT_PARAMS = (
+    "INSERT INTO params (workspace_id, run_uuid, key, value) "
+    "SELECT CAST(%(wid)s AS BIGINT), CAST(%(run_id)s AS VARCHAR), k, v "
+    "FROM unnest(CAST(%(keys)s AS VARCHAR[]), CAST(%(vals)s AS TEXT[])) AS kv(k, v) "
+    "ON CONFLICT (run_uuid, key) DO NOTHING"
+)
+
+
 def insert_params(conn: Connection, wid: int, run_id: str, values: dict[str, str]) -> dict[str, str]:
     """Insert params not logged yet; return the stored value of every given key.
 
@@ -156,8 +231,21 @@ def insert_params(conn: Connection, wid: int, run_id: str, values: dict[str, str
     roll the whole transaction back.
     """
     keys = sorted(values)
-    rows = [{"workspace_id": wid, "run_uuid": run_id, "key": k, "value": values[k]} for k in keys]
-    if _INSERT_PARAMS.run_many(conn, rows) == len(rows):
+    if conn.dialect.name == "postgresql":
+        # One statement for the whole batch, not one execution per param.
+        args = {
+            "wid": wid,
+            "run_id": run_id,
+            "keys": pg_array_text(keys),
+            "vals": pg_array_text([values[k] for k in keys]),
+        }
+        with conn.connection.driver_connection.cursor() as cur:  # type: ignore[union-attr]
+            cur.execute(_PG_INSERT_PARAMS, args)
+            inserted = cur.rowcount
+    else:
+        rows = [{"workspace_id": wid, "run_uuid": run_id, "key": k, "value": values[k]} for k in keys]
+        inserted = _INSERT_PARAMS.run_many(conn, rows)
+    if inserted == len(keys):
         return dict(values)  # every key was new: what is stored is what was given
     stored = conn.execute(
         select(params.c.key, params.c.value).where(
@@ -253,6 +341,7 @@ __all__ = [
     "Run",
     "RunInfo",
     "RunState",
+    "create_run",
     "delete_tag",
     "existing_ids",
     "exists",
@@ -263,6 +352,7 @@ __all__ = [
     "insert_params",
     "insert_run",
     "load",
+    "run_artifact_uri",
     "search_page",
     "set_tags",
     "state",
