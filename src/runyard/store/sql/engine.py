@@ -89,8 +89,8 @@ def _sqlite_file(url: str) -> str | None:
 
 
 def _make_sqlite_engine(url: str, pool_size: int, begin: str, *, writer: bool = False) -> Engine:
-    db = make_url(url).database
-    if db and db != ":memory:":
+    db = _sqlite_file(url)
+    if db:
         Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,

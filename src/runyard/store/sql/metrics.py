@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 
 from runyard.store.sql.dialect import any_of, fetch_raw, ids_value
-from runyard.store.sql.prepared import Prepared, Row
+from runyard.store.sql.prepared import Prepared, Row, run_text
 from runyard.store.sql.schema import latest_metrics, metrics
 
 # (key, value, timestamp, step, is_nan): value is already sanitised (NaN stored as 0).
@@ -103,15 +103,17 @@ def _columns(prefix: str, rows: Sequence[MetricRow]) -> dict[str, list[Any]]:
     return {prefix + name: col for name, col in zip(names, (keys, vals, ts, steps, nans), strict=True)}
 
 
+def _pg_args(wid: int, run_id: str, rows: Sequence[MetricRow], latest: Sequence[MetricRow]) -> dict[str, Any]:
+    return {"wid": wid, "run_id": run_id, **_columns("h_", rows), **_columns("l_", latest)}
+
+
 def write(conn: Connection, wid: int, run_id: str, rows: Sequence[MetricRow]) -> None:
     """Append ``rows`` to the history and fold them into latest_metrics (one statement each)."""
     if not rows:
         return
     latest = latest_per_key(rows)
     if conn.dialect.name == "postgresql":
-        params = {"wid": wid, "run_id": run_id, **_columns("h_", rows), **_columns("l_", latest)}
-        with conn.connection.driver_connection.cursor() as cur:  # type: ignore[union-attr]
-            cur.execute(_PG_WRITE, params)
+        run_text(conn, _PG_WRITE, _pg_args(wid, run_id, rows, latest))
         return
     conn.exec_driver_sql(_LITE_HISTORY, [(wid, run_id, *r) for r in rows])
     conn.exec_driver_sql(_LITE_LATEST, [(wid, run_id, *r) for r in latest])
@@ -120,10 +122,7 @@ def write(conn: Connection, wid: int, run_id: str, rows: Sequence[MetricRow]) ->
 def write_if_active_pg(conn: Connection, wid: int, run_id: str, rows: Sequence[MetricRow]) -> Row | None:
     """PostgreSQL: :func:`write` only if the run is active, and the run's (experiment_id,
     lifecycle_stage), in one statement; None if there is no such run."""
-    params = {"wid": wid, "run_id": run_id, **_columns("h_", rows), **_columns("l_", latest_per_key(rows))}
-    with conn.connection.driver_connection.cursor() as cur:  # type: ignore[union-attr]
-        cur.execute(_PG_WRITE_IF_ACTIVE, params)
-        return cur.fetchone()
+    return run_text(conn, _PG_WRITE_IF_ACTIVE, _pg_args(wid, run_id, rows, latest_per_key(rows)))[1]
 
 
 # -- reads ---------------------------------------------------------------------------------

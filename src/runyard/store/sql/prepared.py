@@ -62,6 +62,17 @@ class _Compiled:
             cur.close()
 
 
+def run_text(conn: Connection, sql: str, params: Mapping[str, Any]) -> tuple[int, Row | None]:
+    """Run hand-written SQL (in the driver's paramstyle) on the caller's connection, straight
+    on the driver: (rows changed, the first row returned or None)."""
+    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute(sql, params)
+        return cur.rowcount, cur.fetchone() if cur.description else None
+    finally:
+        cur.close()
+
+
 class Prepared:
     """One statement; ``build(dialect_name)`` makes it, with named ``bindparam``s."""
 
@@ -154,4 +165,4 @@ class StatementCache:
 
 _OFFSET, _LIMIT = bindparam("page_offset", 0), bindparam("page_limit", 0)
 
-__all__ = ["Prepared", "StatementCache"]
+__all__ = ["Prepared", "Row", "StatementCache", "run_text"]

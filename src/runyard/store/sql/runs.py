@@ -25,7 +25,7 @@ from runyard.store.sql.dialect import (
     insert_for,
     pg_array_text,
 )
-from runyard.store.sql.prepared import Prepared, StatementCache
+from runyard.store.sql.prepared import Prepared, StatementCache, run_text
 from runyard.store.sql.schema import experiments, params, runs, tags
 from runyard.store.sql.search import select_run_ids
 
@@ -176,9 +176,7 @@ def create_run(
             "keys": pg_array_text(list(run_tags)),
             "vals": pg_array_text(list(run_tags.values())),
         }
-        with conn.connection.driver_connection.cursor() as cur:  # type: ignore[union-attr]
-            cur.execute(_PG_CREATE_RUN, args)
-            row = cur.fetchone()
+        row = run_text(conn, _PG_CREATE_RUN, args)[1]
         exp = (row[0], row[1]) if row else None
     else:
         exp = experiment_for_run(conn, wid, info.experiment_id)
@@ -239,9 +237,7 @@ def insert_params(conn: Connection, wid: int, run_id: str, values: dict[str, str
             "keys": pg_array_text(keys),
             "vals": pg_array_text([values[k] for k in keys]),
         }
-        with conn.connection.driver_connection.cursor() as cur:  # type: ignore[union-attr]
-            cur.execute(_PG_INSERT_PARAMS, args)
-            inserted = cur.rowcount
+        inserted = run_text(conn, _PG_INSERT_PARAMS, args)[0]
     else:
         rows = [{"workspace_id": wid, "run_uuid": run_id, "key": k, "value": values[k]} for k in keys]
         inserted = _INSERT_PARAMS.run_many(conn, rows)
