@@ -178,12 +178,12 @@ def create_run(
         }
         row = run_text(conn, _PG_CREATE_RUN, args)[1]
         exp = (row[0], row[1]) if row else None
-    else:
-        exp = experiment_for_run(conn, wid, info.experiment_id)
-    if exp is None or exp[1] != "active":
+        if exp is not None and exp[1] == "active":
+            info.artifact_uri = run_artifact_uri(exp[0], info.run_id)  # as the statement set it
         return exp
-    info.artifact_uri = run_artifact_uri(exp[0], info.run_id)
-    if conn.dialect.name != "postgresql":
+    exp = experiment_for_run(conn, wid, info.experiment_id)
+    if exp is not None and exp[1] == "active":
+        info.artifact_uri = run_artifact_uri(exp[0], info.run_id)
         insert_run(conn, wid, info, run_tags)
     return exp
 
