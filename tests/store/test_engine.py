@@ -121,3 +121,15 @@ def test_after_a_single_statement_write_the_pool_is_transactional_again(db: Data
             db.write(half_then_fail)
     with db.read() as conn:
         assert conn.execute(text(f"SELECT count(*) FROM {probe} WHERE v = 9")).scalar_one() == 0
+
+
+def test_a_quiet_server_reuses_the_connection_it_used_last(db: Database) -> None:
+    # After a burst opened several connections, the next request gets the warmest one (its
+    # caches and prepared statements), not the one that has been idle the longest.
+    with db.read() as first, db.read() as second:
+        first_id, second_id = id(first.connection.dbapi_connection), id(second.connection.dbapi_connection)
+    # ``first`` went back to the pool last (blocks exit inner first)...
+    with db.read() as conn:
+        assert id(conn.connection.dbapi_connection) == first_id
+    with db.read() as a, db.read() as b:
+        assert {id(a.connection.dbapi_connection), id(b.connection.dbapi_connection)} == {first_id, second_id}

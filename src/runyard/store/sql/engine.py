@@ -96,6 +96,7 @@ def _make_sqlite_engine(url: str, pool_size: int, begin: str, *, writer: bool = 
         url,
         pool_size=pool_size,
         max_overflow=pool_size * 4,
+        pool_use_lifo=True,  # see Database: the most recently used connection is the warmest
         connect_args={"check_same_thread": False, "timeout": 60},
     )
     event.listen(engine, "connect", _sqlite_pragmas)
@@ -219,6 +220,11 @@ class Database:
                 self.url,
                 pool_size=pool_size,
                 max_overflow=pool_size * 2,
+                # Last in, first out: a quiet server keeps reusing the one or two connections
+                # it needs, whose backends have the catalog cached and the statements
+                # prepared; first in, first out would spread requests over every connection
+                # a past burst opened, each of them cold (a filtered search: 30 -> 18 ms).
+                pool_use_lifo=True,
                 connect_args={"options": options} if options else {},
             )
             liveness.install(self.engine)  # instead of pool_pre_ping's round trip per request
