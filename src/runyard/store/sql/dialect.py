@@ -6,7 +6,7 @@ Both support ``INSERT ... ON CONFLICT``; SQLAlchemy just needs the dialect's own
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import ARRAY, ColumnElement, Connection, String, Table, any_, bindparam, func, select
@@ -89,4 +89,21 @@ def pg_array_text(values: Sequence[str | None] | Sequence[int]) -> str:
     return "{" + ",".join(quoted) + "}"
 
 
-__all__ = ["any_of", "dialect_insert", "fetch_raw", "ids_value", "in_ids", "insert_ignore", "pg_array_text"]
+def pg_number_array_text(values: Iterable[float | int | bool]) -> str:
+    """Numbers or booleans as a PostgreSQL array literal, for the same reason as
+    :func:`pg_array_text`. ``repr`` of a float reads back as the same double (PostgreSQL's
+    float8 input is correctly rounded, and takes ``inf``), and PostgreSQL's boolean input
+    takes ``True``/``False``. NaN never gets here: it is stored as 0 plus is_nan."""
+    return "{" + ",".join(map(repr, values)) + "}"
+
+
+__all__ = [
+    "any_of",
+    "dialect_insert",
+    "fetch_raw",
+    "ids_value",
+    "in_ids",
+    "insert_ignore",
+    "pg_array_text",
+    "pg_number_array_text",
+]

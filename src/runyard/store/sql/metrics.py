@@ -27,7 +27,7 @@ from sqlalchemy import (
     tuple_,
 )
 
-from runyard.store.sql.dialect import any_of, fetch_raw, ids_value
+from runyard.store.sql.dialect import any_of, fetch_raw, ids_value, pg_array_text, pg_number_array_text
 from runyard.store.sql.prepared import Prepared, Row, run_text
 from runyard.store.sql.schema import latest_metrics, metrics
 
@@ -97,10 +97,17 @@ def latest_per_key(rows: Iterable[MetricRow]) -> list[MetricRow]:
     return [best[k] for k in sorted(best)]
 
 
-def _columns(prefix: str, rows: Sequence[MetricRow]) -> dict[str, list[Any]]:
-    keys, vals, ts, steps, nans = (list(col) for col in zip(*rows, strict=True))
-    names = ("keys", "vals", "ts", "steps", "nans")
-    return {prefix + name: col for name, col in zip(names, (keys, vals, ts, steps, nans), strict=True)}
+def _columns(prefix: str, rows: Sequence[MetricRow]) -> dict[str, str]:
+    """The rows' columns as PostgreSQL array literals: psycopg would dump each list element
+    by element in Python, ten lists per batch."""
+    keys, vals, ts, steps, nans = zip(*rows, strict=True)
+    return {
+        prefix + "keys": pg_array_text(keys),
+        prefix + "vals": pg_number_array_text(vals),
+        prefix + "ts": pg_number_array_text(ts),
+        prefix + "steps": pg_number_array_text(steps),
+        prefix + "nans": pg_number_array_text(nans),
+    }
 
 
 def _pg_args(wid: int, run_id: str, rows: Sequence[MetricRow], latest: Sequence[MetricRow]) -> dict[str, Any]:
