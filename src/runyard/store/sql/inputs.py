@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, and_, bindparam, or_, select, tuple_
 
-from runyard.store.sql.dialect import any_of, dialect_insert, fetch_raw, ids_value, in_ids, insert_ignore
+from runyard.store.sql.dialect import any_of, dialect_insert, fetch_raw, in_ids, insert_ignore
 from runyard.store.sql.prepared import Prepared
 from runyard.store.sql.schema import datasets, input_tags, inputs
 
@@ -180,11 +180,12 @@ _EDGES_OF_RUNS = Prepared(
 )
 
 
-def for_runs(conn: Connection, wid: int, run_ids: Sequence[str]) -> RunLinks:
-    """Inputs and outputs of many runs: one query for all edges, one for datasets if any."""
+def for_runs(conn: Connection, wid: int, run_ids: str) -> RunLinks:
+    """Inputs and outputs of many runs: one query for all edges, one for datasets if any;
+    ``run_ids`` as :func:`~runyard.store.sql.dialect.ids_value` makes it."""
     links = RunLinks()
     dataset_edges: dict[str, tuple[str, str]] = {}  # input_uuid -> (run_id, dataset_uuid)
-    edges = _EDGES_OF_RUNS.rows(conn, wid=wid, ids=ids_value(conn, run_ids))
+    edges = _EDGES_OF_RUNS.rows(conn, wid=wid, ids=run_ids)
     for input_uuid, source_type, source_id, destination_id, step in edges:
         if source_type == DATASET:
             dataset_edges[input_uuid] = (destination_id, source_id)

@@ -27,7 +27,7 @@ from sqlalchemy import (
     tuple_,
 )
 
-from runyard.store.sql.dialect import any_of, fetch_raw, ids_value, pg_array_text, pg_number_array_text
+from runyard.store.sql.dialect import any_of, fetch_raw, pg_array_text, pg_number_array_text
 from runyard.store.sql.prepared import Prepared, Row, run_text
 from runyard.store.sql.schema import latest_metrics, metrics
 
@@ -151,9 +151,11 @@ _LATEST_FOR_RUNS = Prepared(
 )
 
 
-def latest_for_runs(conn: Connection, wid: int, run_ids: Sequence[str]) -> list[tuple[Any, ...]]:
-    """(run_id, key, value, timestamp, step, is_nan) of the latest metrics of these runs."""
-    return _LATEST_FOR_RUNS.rows(conn, wid=wid, ids=ids_value(conn, run_ids))
+def latest_for_runs(conn: Connection, wid: int, run_ids: str) -> list[tuple[Any, ...]]:
+    """(run_id, key, value, timestamp, step, is_nan) of the latest metrics of these runs;
+    ``run_ids`` as :func:`~runyard.store.sql.dialect.ids_value` makes it (a page encodes its
+    ids once for all its child queries)."""
+    return _LATEST_FOR_RUNS.rows(conn, wid=wid, ids=run_ids)
 
 
 # Where a history page ends: the stored (timestamp, step, value, is_nan) of its last point.

@@ -313,14 +313,14 @@ def _attach(conn: Connection, wid: int, infos: list[RunInfo]) -> list[Run]:
     if not result:
         return result
     by_id = {r.info.run_id: r for r in result}
-    ids = list(by_id)
+    # The page's ids, encoded once for its four child queries.
+    ids = ids_value(conn, list(by_id))
     nan = math.nan
     for run_id, key, value, ts, step, is_nan in metrics_sql.latest_for_runs(conn, wid, ids):
         by_id[run_id].metrics.append((key, nan if is_nan else value, ts, step))
-    as_ids = ids_value(conn, ids)
-    for run_id, key, value in _PARAMS_OF_RUNS.rows(conn, wid=wid, ids=as_ids):
+    for run_id, key, value in _PARAMS_OF_RUNS.rows(conn, wid=wid, ids=ids):
         by_id[run_id].params[key] = value
-    for run_id, key, value in _TAGS_OF_RUNS.rows(conn, wid=wid, ids=as_ids):
+    for run_id, key, value in _TAGS_OF_RUNS.rows(conn, wid=wid, ids=ids):
         by_id[run_id].tags[key] = value
     links = inputs_sql.for_runs(conn, wid, ids)
     for run_id, datasets in links.datasets.items():
