@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, text
 
+from runyard.store.sql.dialect import any_of, ids_value
 from runyard.store.sql.engine import Database
 from runyard.store.sql.prepared import Prepared, StatementCache
 from runyard.store.sql.schema import experiments, workspaces
@@ -93,6 +94,30 @@ def test_prepared_refuses_an_expanding_in_list(db: Database) -> None:
     stmt = Prepared(lambda _d: select(experiments.c.name).where(experiments.c.experiment_id.in_([1, 2])))
     with db.read() as conn, pytest.raises(ValueError, match="any_of"):
         stmt.rows(conn)
+
+
+def test_on_postgres_a_prepared_statement_is_planned_once_for_any_number_of_ids(db: Database) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("PostgreSQL plans prepared statements; SQLite compiles every statement once anyway")
+    names = Prepared(
+        lambda d: select(experiments.c.name).where(
+            experiments.c.workspace_id == bindparam("wid"), any_of(d, experiments.c.experiment_id)
+        )
+    )
+    with db.read() as conn:
+        # Its first use prepares it; PostgreSQL plans it once, not once per call with these
+        # ids written in (a page of 1,000 ids took longer to plan than to run).
+        for ids in ([1], list(range(1000)), [2, 4]):
+            found = names.rows(conn, wid=WS, ids=ids_value(conn, ids))
+            assert sorted(r[0] for r in found) == sorted(f"e{i}" for i in ids if i < 10)
+        plans = conn.execute(
+            text(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+                " WHERE statement LIKE 'SELECT experiments.name %'"
+            )
+        ).all()
+    # All three calls ran the one generic plan; none was planned for its own ids.
+    assert plans == [(3, 0)]
 
 
 def _all() -> dict[str, int]:

@@ -4,8 +4,11 @@ Building a SQLAlchemy statement, computing its cache key and setting up its exec
 context costs a few hundred microseconds: more than SQLite takes to answer a primary-key
 lookup, and most of what a small request such as runs/create spends. A :class:`Prepared`
 statement is built once, compiled to SQL text once per dialect, and then runs straight on
-the DBAPI cursor of the caller's connection, inside the caller's transaction. psycopg also
-prepares it on the server after a few uses.
+the DBAPI cursor of the caller's connection, inside the caller's transaction. On PostgreSQL
+it is also prepared on the server at its first use on a connection, and planned once (the
+connections ask for generic plans, see engine.py): these are key lookups whose best plan does
+not depend on the values, and planning a page's ``= ANY(<255 ids>)`` afresh took longer
+than running it.
 
 :class:`StatementCache` does the same for statements built per request (searches): each
 distinct query is compiled once and kept, least recently used first out, so a repeated search
@@ -34,11 +37,16 @@ class _Compiled:
     sql: str
     order: tuple[str, ...] | None
     constants: dict[str, Any]
+    # psycopg: True prepares on the server at once, False never; None after a few uses.
+    prepare: bool | None = None
 
     @classmethod
-    def of(cls, stmt: ClauseElement, conn: Connection, *, expand: bool = False) -> _Compiled:
+    def of(
+        cls, stmt: ClauseElement, conn: Connection, *, expand: bool = False, prepare: bool | None = None
+    ) -> _Compiled:
         """``expand``: write each value of an IN list as its own parameter (the statement is
-        then only good for those values); otherwise IN lists are refused."""
+        then only good for those values); otherwise IN lists are refused. ``prepare`` is
+        for PostgreSQL only."""
         kwargs = {"render_postcompile": True} if expand else {}
         compiled = stmt.compile(dialect=conn.dialect, compile_kwargs=kwargs)
         if "POSTCOMPILE" in compiled.string:
@@ -47,16 +55,22 @@ class _Compiled:
         order = tuple(compiled.positiontup or ()) if compiled.positional else None
         # Constants written into the statement (``col == "RUN"``) became parameters too.
         constants = {k: v for k, v in compiled.params.items() if v is not None}
-        return cls(compiled.string, order, constants)
+        return cls(compiled.string, order, constants, prepare)
 
     def args(self, params: Mapping[str, Any]) -> Any:
         values = {**self.constants, **params} if self.constants else params
         return values if self.order is None else tuple(values[name] for name in self.order)
 
+    def execute(self, cur: Any, params: Mapping[str, Any]) -> None:
+        if self.prepare is None:
+            cur.execute(self.sql, self.args(params))
+        else:
+            cur.execute(self.sql, self.args(params), prepare=self.prepare)
+
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Row]:
         cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            cur.execute(self.sql, self.args(params))
+            self.execute(cur, params)
             return cur.fetchall()
         finally:
             cur.close()
@@ -88,7 +102,9 @@ class Prepared:
         hit = self._compiled.get(dialect.name)
         if hit is None:
             with self._lock:
-                hit = self._compiled[dialect.name] = _Compiled.of(self._build(dialect.name), conn)
+                hit = self._compiled[dialect.name] = _Compiled.of(
+                    self._build(dialect.name), conn, prepare=True if dialect.name == "postgresql" else None
+                )
         return hit
 
     def rows(self, conn: Connection, **params: Any) -> list[Row]:
@@ -103,7 +119,7 @@ class Prepared:
         c = self._sql(conn)
         cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            cur.execute(c.sql, c.args(params))
+            c.execute(cur, params)
             return cur.rowcount
         finally:
             cur.close()
@@ -147,7 +163,10 @@ class StatementCache:
             if hit is not None:
                 self._entries.move_to_end(full_key)
         if hit is None:
-            hit = _Compiled.of(build(), conn, expand=True)
+            # Never prepared on PostgreSQL: the filter's values are in the SQL, and each
+            # search is best planned for them.
+            prepare = False if conn.dialect.name == "postgresql" else None
+            hit = _Compiled.of(build(), conn, expand=True, prepare=prepare)
             with self._lock:
                 self._entries[full_key] = hit
                 if len(self._entries) > self._size:
