@@ -444,6 +444,16 @@ def test_experiments_default_order_is_newest_first(conn: Connection) -> None:
     assert experiment_ids(conn, view="ALL") == [1, 2, 4, 0, 3]
 
 
+def test_on_sqlite_the_default_experiments_order_is_read_off_an_index(conn: Connection) -> None:
+    if conn.dialect.name != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL sorts a page of experiments in C at little cost")
+    stmt = select_experiment_ids(WS, "ACTIVE_ONLY")
+    sql = str(stmt.compile(conn, compile_kwargs={"literal_binds": True}))
+    plan = " / ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+    assert "ix_experiments_created" in plan
+    assert "TEMP B-TREE" not in plan  # nothing left to sort
+
+
 @pytest.mark.parametrize(
     ("filter", "expected"),
     [

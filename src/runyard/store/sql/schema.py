@@ -72,6 +72,15 @@ experiments = Table(
     PrimaryKeyConstraint("workspace_id", "experiment_id"),
     UniqueConstraint("workspace_id", "name"),
 )
+# search_experiments' default order (creation_time DESC NULLS LAST, experiment_id), walked
+# off the index instead of sorted: SQLite spent more on sorting a page of 561 experiments
+# than on reading them.
+Index(
+    "ix_experiments_created",
+    experiments.c.workspace_id,
+    experiments.c.creation_time.desc(),
+    experiments.c.experiment_id,
+)
 
 experiment_tags = Table(
     "experiment_tags",
