@@ -23,6 +23,12 @@ def info_to_wire(i: RunInfo) -> w.RunInfo:
     )
 
 
+# Most runs log no inputs or outputs: theirs are these two, shared (a message is never
+# changed once built), instead of two messages and three lists built per run of a page.
+_NO_INPUTS = w.RunInputs()
+_NO_OUTPUTS = w.RunOutputs()
+
+
 def to_wire(r: Run) -> w.Run:
     Metric = w.Metric  # noqa: N806 - local alias: this loop runs for every metric of a page
     return w.Run(
@@ -35,24 +41,32 @@ def to_wire(r: Run) -> w.Run:
             params=[KeyValue(key=k, value=val) for k, val in r.params.items()],
             tags=[KeyValue(key=k, value=val) for k, val in r.tags.items()],
         ),
-        inputs=w.RunInputs(
-            dataset_inputs=[
-                w.DatasetInput(
-                    tags=[KeyValue(key=k, value=val) for k, val in d.tags.items()],
-                    dataset=w.Dataset(
-                        name=d.name,
-                        digest=d.digest,
-                        source_type=d.source_type,
-                        source=d.source,
-                        schema=d.schema,
-                        profile=d.profile,
-                    ),
-                )
-                for d in r.dataset_inputs
-            ],
-            model_inputs=[w.ModelInput(model_id=m) for m in r.model_inputs],
+        inputs=_inputs_to_wire(r) if r.dataset_inputs or r.model_inputs else _NO_INPUTS,
+        outputs=(
+            w.RunOutputs(model_outputs=[w.ModelOutput(model_id=m, step=s) for m, s in r.model_outputs])
+            if r.model_outputs
+            else _NO_OUTPUTS
         ),
-        outputs=w.RunOutputs(model_outputs=[w.ModelOutput(model_id=m, step=s) for m, s in r.model_outputs]),
+    )
+
+
+def _inputs_to_wire(r: Run) -> w.RunInputs:
+    return w.RunInputs(
+        dataset_inputs=[
+            w.DatasetInput(
+                tags=[KeyValue(key=k, value=val) for k, val in d.tags.items()],
+                dataset=w.Dataset(
+                    name=d.name,
+                    digest=d.digest,
+                    source_type=d.source_type,
+                    source=d.source,
+                    schema=d.schema,
+                    profile=d.profile,
+                ),
+            )
+            for d in r.dataset_inputs
+        ],
+        model_inputs=[w.ModelInput(model_id=m) for m in r.model_inputs],
     )
 
 
