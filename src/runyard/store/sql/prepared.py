@@ -163,10 +163,9 @@ class StatementCache:
             if hit is not None:
                 self._entries.move_to_end(full_key)
         if hit is None:
-            # Never prepared on PostgreSQL: the filter's values are in the SQL, and each
-            # search is best planned for them.
-            prepare = False if conn.dialect.name == "postgresql" else None
-            hit = _Compiled.of(build(), conn, expand=True, prepare=prepare)
+            # Prepared by psycopg only once repeated (a client paging, a dashboard polling):
+            # most searches run once, and preparing costs a round trip of its own.
+            hit = _Compiled.of(build(), conn, expand=True)
             with self._lock:
                 self._entries[full_key] = hit
                 if len(self._entries) > self._size:
