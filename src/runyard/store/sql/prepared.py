@@ -37,16 +37,16 @@ class _Compiled:
     sql: str
     order: tuple[str, ...] | None
     constants: dict[str, Any]
-    # psycopg: True prepares on the server at once, False never; None after a few uses.
-    prepare: bool | None = None
+    # PostgreSQL: prepared on the server at its first use (else psycopg does it after a few).
+    prepare_now: bool = False
 
     @classmethod
     def of(
-        cls, stmt: ClauseElement, conn: Connection, *, expand: bool = False, prepare: bool | None = None
+        cls, stmt: ClauseElement, conn: Connection, *, expand: bool = False, prepare_now: bool = False
     ) -> _Compiled:
         """``expand``: write each value of an IN list as its own parameter (the statement is
-        then only good for those values); otherwise IN lists are refused. ``prepare`` is
-        for PostgreSQL only."""
+        then only good for those values); otherwise IN lists are refused. ``prepare_now``
+        is for PostgreSQL only."""
         kwargs = {"render_postcompile": True} if expand else {}
         compiled = stmt.compile(dialect=conn.dialect, compile_kwargs=kwargs)
         if "POSTCOMPILE" in compiled.string:
@@ -55,17 +55,17 @@ class _Compiled:
         order = tuple(compiled.positiontup or ()) if compiled.positional else None
         # Constants written into the statement (``col == "RUN"``) became parameters too.
         constants = {k: v for k, v in compiled.params.items() if v is not None}
-        return cls(compiled.string, order, constants, prepare)
+        return cls(compiled.string, order, constants, prepare_now)
 
     def args(self, params: Mapping[str, Any]) -> Any:
         values = {**self.constants, **params} if self.constants else params
         return values if self.order is None else tuple(values[name] for name in self.order)
 
     def execute(self, cur: Any, params: Mapping[str, Any]) -> None:
-        if self.prepare is None:
-            cur.execute(self.sql, self.args(params))
+        if self.prepare_now:
+            cur.execute(self.sql, self.args(params), prepare=True)
         else:
-            cur.execute(self.sql, self.args(params), prepare=self.prepare)
+            cur.execute(self.sql, self.args(params))
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Row]:
         cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -103,7 +103,7 @@ class Prepared:
         if hit is None:
             with self._lock:
                 hit = self._compiled[dialect.name] = _Compiled.of(
-                    self._build(dialect.name), conn, prepare=True if dialect.name == "postgresql" else None
+                    self._build(dialect.name), conn, prepare_now=dialect.name == "postgresql"
                 )
         return hit
 
