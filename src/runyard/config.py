@@ -105,7 +105,8 @@ SETTINGS: tuple[Setting, ...] = (
         "db_pool_size",
         int,
         16,
-        "Database connections kept open per server process for reads.",
+        "Database connections per server process; on PostgreSQL the most it opens "
+        "(replicas x this must fit max_connections).",
     ),
     Setting(
         "statement_timeout_ms",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from runyard.store.sql import liveness
@@ -133,3 +136,54 @@ def test_a_quiet_server_reuses_the_connection_it_used_last(db: Database) -> None
         assert id(conn.connection.dbapi_connection) == first_id
     with db.read() as a, db.read() as b:
         assert {id(a.connection.dbapi_connection), id(b.connection.dbapi_connection)} == {first_id, second_id}
+
+
+@pytest.mark.postgres
+def test_on_postgres_a_server_opens_no_more_connections_than_its_pool_size() -> None:
+    # Several replicas share one PostgreSQL: each must stay within its share of
+    # max_connections however many requests arrive at once; the rest wait for a connection.
+    with postgres_database("runyard_engine_cap") as url:
+        db = Database(url, pool_size=2)
+        backends: set[int] = set()
+
+        def hold() -> None:
+            with db.read() as conn:
+                backends.add(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+                time.sleep(0.2)
+
+        try:
+            threads = [threading.Thread(target=hold) for _ in range(6)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        finally:
+            db.close()
+    assert len(backends) == 2
+
+
+@pytest.mark.postgres
+def test_on_postgres_a_full_server_is_waited_for_not_an_error() -> None:
+    # PostgreSQL refuses connections past a limit ("too many clients"); another client
+    # holding the last slot for a moment must not fail this server's request.
+    with postgres_database("runyard_engine_full") as url:
+        role = "runyard_test_limited"  # the limit does not apply to superusers
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            name = conn.execute(text("SELECT current_database()")).scalar_one()
+            exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first()
+            if not exists:
+                conn.execute(text(f"CREATE ROLE {role} LOGIN"))
+            conn.execute(text(f'ALTER DATABASE "{name}" CONNECTION LIMIT 1'))
+        admin.dispose()
+        limited = make_url(url).set(username=role).render_as_string(hide_password=False)
+        other = psycopg.connect(limited.replace("postgresql+psycopg://", "postgresql://"))
+        threading.Timer(0.5, other.close).start()
+        db = Database(limited, pool_size=1)
+        try:
+            started = time.monotonic()
+            with db.read() as conn:
+                assert conn.execute(text("SELECT 1")).scalar_one() == 1
+            assert time.monotonic() - started >= 0.4  # it waited for the other client to leave
+        finally:
+            db.close()

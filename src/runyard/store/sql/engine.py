@@ -191,6 +191,32 @@ class _GroupWriter:
                 fut.set_exception(value)  # type: ignore[arg-type]
 
 
+# PostgreSQL refuses a connection past max_connections (or a database's or role's limit),
+# SQLSTATE 53300, which psycopg does not report at connect time: matched on the message.
+_FULL = ("too many clients", "too many connections")
+_FULL_WAIT_S = 10.0
+
+
+def _wait_for_a_free_slot(engine: Engine) -> None:
+    """A connection PostgreSQL refuses because it is full is tried again for a while, as a
+    pool checkout would wait, instead of failing the request: other clients (another
+    replica, a batch job) may hold the slots for a moment."""
+
+    @event.listens_for(engine, "do_connect")
+    def connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        deadline = time.monotonic() + _FULL_WAIT_S
+        pause = 0.02
+        while True:
+            try:
+                return dialect.connect(*cargs, **cparams)
+            except dialect.loaded_dbapi.OperationalError as exc:
+                if not any(text in str(exc) for text in _FULL) or time.monotonic() + pause > deadline:
+                    raise
+                log.info("PostgreSQL has no free connection slot; trying again in %.2f s", pause)
+                time.sleep(pause)
+                pause = min(pause * 2, 0.5)
+
+
 def _is_retryable(exc: DBAPIError) -> bool:
     code = getattr(getattr(exc, "orig", None), "sqlstate", None)
     return code in {"40001", "40P01"}  # serialization_failure, deadlock_detected
@@ -230,8 +256,11 @@ class Database:
                 options += f" -c statement_timeout={statement_timeout_ms}"
             self.engine = create_engine(
                 self.url,
+                # pool_size is the most connections this process opens: replicas x pool_size
+                # must fit PostgreSQL's max_connections beside its other clients. Requests past
+                # it wait for a pooled connection; opening more only slows PostgreSQL down.
                 pool_size=pool_size,
-                max_overflow=pool_size * 2,
+                max_overflow=0,
                 # Last in, first out: a quiet server keeps reusing the one or two connections
                 # it needs, whose backends have the catalog cached and the statements
                 # prepared; first in, first out would spread requests over every connection
@@ -240,6 +269,7 @@ class Database:
                 connect_args={"options": options},
             )
             liveness.install(self.engine)  # instead of pool_pre_ping's round trip per request
+            _wait_for_a_free_slot(self.engine)
             self._write_engine = self.engine
         # One snapshot per read block (see read()); the pool's connections only change mode.
         self._read_engine = (
