@@ -217,6 +217,24 @@ def _wait_for_a_free_slot(engine: Engine) -> None:
                 pause = min(pause * 2, 0.5)
 
 
+def _pg_options(statement_timeout_ms: int) -> str:
+    """Session settings every PostgreSQL connection starts with."""
+    # Random reads cost about what sequential ones do: Runyard's working set is small
+    # and lives in PostgreSQL's cache (or on SSD). With the default of 4, the planner
+    # read a page's child rows (``run_uuid = ANY(<255 ids>)``) by scanning the whole
+    # table: 12 ms for 255 runs' latest metrics, against 2 with an index.
+    options = "-c random_page_cost=1.1"
+    # A statement prepared on the server (psycopg does it after a few uses; the hot ones
+    # of store/sql/prepared.py at their first) is planned once, generically, rather than
+    # five more times for its values first. Searches write their filter values into
+    # their SQL, so only their page's offset and limit are left to a generic plan: a
+    # repeated filtered search skips 1.8 ms of planning.
+    options += " -c plan_cache_mode=force_generic_plan"
+    if statement_timeout_ms:
+        options += f" -c statement_timeout={statement_timeout_ms}"
+    return options
+
+
 def _is_retryable(exc: DBAPIError) -> bool:
     code = getattr(getattr(exc, "orig", None), "sqlstate", None)
     return code in {"40001", "40P01"}  # serialization_failure, deadlock_detected
@@ -241,19 +259,6 @@ class Database:
             self.checkpointer = Checkpointer(path) if path else None
             self._start_checkpointer()
         else:
-            # Random reads cost about what sequential ones do: Runyard's working set is small
-            # and lives in PostgreSQL's cache (or on SSD). With the default of 4, the planner
-            # read a page's child rows (``run_uuid = ANY(<255 ids>)``) by scanning the whole
-            # table: 12 ms for 255 runs' latest metrics, against 2 with an index.
-            options = "-c random_page_cost=1.1"
-            # A statement prepared on the server (psycopg does it after a few uses; the hot ones
-            # of store/sql/prepared.py at their first) is planned once, generically, rather than
-            # five more times for its values first. Searches write their filter values into
-            # their SQL, so only their page's offset and limit are left to a generic plan: a
-            # repeated filtered search skips 1.8 ms of planning.
-            options += " -c plan_cache_mode=force_generic_plan"
-            if statement_timeout_ms:
-                options += f" -c statement_timeout={statement_timeout_ms}"
             self.engine = create_engine(
                 self.url,
                 # pool_size is the most connections this process opens: replicas x pool_size
@@ -266,7 +271,7 @@ class Database:
                 # prepared; first in, first out would spread requests over every connection
                 # a past burst opened, each of them cold (a filtered search: 30 -> 18 ms).
                 pool_use_lifo=True,
-                connect_args={"options": options},
+                connect_args={"options": _pg_options(statement_timeout_ms)},
             )
             liveness.install(self.engine)  # instead of pool_pre_ping's round trip per request
             _wait_for_a_free_slot(self.engine)
