@@ -122,3 +122,29 @@ def test_on_postgres_a_prepared_statement_is_planned_once_for_any_number_of_ids(
 
 def _all() -> dict[str, int]:
     return {"page_offset": 0, "page_limit": 100}
+
+
+def test_on_postgres_a_cached_search_is_planned_for_its_values_every_time(db: Database) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("PostgreSQL plans prepared statements; SQLite compiles every statement once anyway")
+    cache = StatementCache()
+    with db.read() as conn:
+        # More runs than psycopg's threshold for preparing a statement on its own (5).
+        for offset in range(8):
+            found = cache.rows(
+                conn,
+                "filtered",
+                lambda: _names_in(("active",), ("e1", "e2", "e4")),
+                page_offset=offset,
+                page_limit=1,
+            )
+            assert [r[0] for r in found] == ([1, 2, 4][offset : offset + 1])
+        prepared = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_prepared_statements"
+                " WHERE statement LIKE 'SELECT experiments.experiment_id %'"
+            )
+        ).scalar()
+    # Never prepared, so never given a generic plan: its filter's values are parameters,
+    # and a plan made without them can be many times slower than one made for them.
+    assert prepared == 0

@@ -224,11 +224,10 @@ def _pg_options(statement_timeout_ms: int) -> str:
     # read a page's child rows (``run_uuid = ANY(<255 ids>)``) by scanning the whole
     # table: 12 ms for 255 runs' latest metrics, against 2 with an index.
     options = "-c random_page_cost=1.1"
-    # A statement prepared on the server (psycopg does it after a few uses; the hot ones
-    # of store/sql/prepared.py at their first) is planned once, generically, rather than
-    # five more times for its values first. Searches write their filter values into
-    # their SQL, so only their page's offset and limit are left to a generic plan: a
-    # repeated filtered search skips 1.8 ms of planning.
+    # A statement prepared on the server (the key lookups of store/sql/prepared.py at their
+    # first use; psycopg's own after a few) is planned once, generically, rather than five
+    # more times for its values first. Searches are never prepared: they are planned for
+    # their values every time (see StatementCache).
     options += " -c plan_cache_mode=force_generic_plan"
     if statement_timeout_ms:
         options += f" -c statement_timeout={statement_timeout_ms}"
