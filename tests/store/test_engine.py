@@ -126,6 +126,50 @@ def test_after_a_single_statement_write_the_pool_is_transactional_again(db: Data
         assert conn.execute(text(f"SELECT count(*) FROM {probe} WHERE v = 9")).scalar_one() == 0
 
 
+def test_writes_committed_together_fail_alone(db: Database, probe: str) -> None:
+    # On SQLite, writes queued while another commits go in together, in one transaction:
+    # one that fails half-way takes back only its own rows, and only its caller hears of it.
+    if not db.sqlite:
+        pytest.skip("PostgreSQL commits every write on its own")
+    leading, release = threading.Event(), threading.Event()
+
+    def hold(conn) -> None:  # noqa: ANN001
+        leading.set()
+        release.wait(10)
+
+    def insert(v: int, fail: bool = False):  # noqa: ANN202
+        def fn(conn) -> int:  # noqa: ANN001
+            conn.execute(text(f"INSERT INTO {probe} (v) VALUES ({v})"))
+            if fail:
+                raise ValueError(f"write {v} failed half-way")
+            return v
+
+        return fn
+
+    outcomes: dict[int, object] = {}
+
+    def submit(v: int, fail: bool) -> None:
+        try:
+            outcomes[v] = db.write(insert(v, fail))
+        except ValueError as exc:
+            outcomes[v] = str(exc)
+
+    leader = threading.Thread(target=db.write, args=(hold,))
+    leader.start()
+    assert leading.wait(10)
+    queued = [threading.Thread(target=submit, args=(v, v == 102)) for v in (101, 102, 103)]
+    for t in queued:
+        t.start()
+    time.sleep(0.2)  # all three wait behind the leader
+    release.set()
+    for t in [leader, *queued]:
+        t.join(10)
+    assert outcomes == {101: 101, 102: "write 102 failed half-way", 103: 103}
+    with db.read() as conn:
+        stored = conn.execute(text(f"SELECT v FROM {probe} WHERE v > 100 ORDER BY v")).scalars().all()
+    assert stored == [101, 103]
+
+
 def test_a_quiet_server_reuses_the_connection_it_used_last(db: Database) -> None:
     # After a burst opened several connections, the next request gets the warmest one (its
     # caches and prepared statements), not the one that has been idle the longest.

@@ -163,20 +163,25 @@ class _GroupWriter:
 
     def _commit_group(self, conn: Connection, batch: list[tuple]) -> None:
         results: list[tuple[Future, bool, object]] = []
+        # Savepoints straight on the driver: SQLAlchemy's begin_nested() took 49 us of CPU
+        # per operation, about a tenth of a small log-batch's whole cost on the server.
+        raw = conn.connection.driver_connection if len(batch) > 1 else None
         try:
             with conn.begin():
                 for fn, fut in batch:
-                    savepoint = conn.begin_nested() if len(batch) > 1 else None
+                    if raw is not None:
+                        raw.execute("SAVEPOINT operation")  # type: ignore[union-attr]
                     try:
                         value = fn(conn)
                     except BaseException as exc:  # noqa: BLE001 - handed to the caller
-                        if savepoint is not None:
-                            savepoint.rollback()
+                        if raw is not None:
+                            raw.execute("ROLLBACK TO operation")  # type: ignore[union-attr]
+                            raw.execute("RELEASE operation")  # type: ignore[union-attr]
                             results.append((fut, False, exc))
                             continue
                         raise
-                    if savepoint is not None:
-                        savepoint.commit()
+                    if raw is not None:
+                        raw.execute("RELEASE operation")  # type: ignore[union-attr]
                     results.append((fut, True, value))
         except BaseException as exc:  # noqa: BLE001 - the whole group failed to commit
             for _fn, fut in batch:
