@@ -10,13 +10,9 @@ MLflow's ``{"error_code", "message"}`` body.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import unquote
 
@@ -26,6 +22,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from runyard.api.call import Call, Route
+from runyard.api.handler_threads import HandlerThreads
 from runyard.errors import (
     EndpointNotFound,
     InvalidParameter,
@@ -184,18 +181,14 @@ class ApiRouter:
         self._resolve_call = resolve_call
         self._fallback = fallback
         # Handlers run here rather than through anyio's to_thread: the hand-off is a good
-        # part of a small request's cost, and a plain executor makes it about half as dear.
-        self._executor = ThreadPoolExecutor(max_workers=_HANDLER_THREADS, thread_name_prefix="runyard-api")
+        # part of a small request's cost (see handler_threads.py).
+        self._threads = HandlerThreads(_HANDLER_THREADS, "runyard-api")
 
     async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
-        # The handler sees the request's context variables (e.g. the audit actor).
-        ctx = contextvars.copy_context()
-        return await asyncio.get_running_loop().run_in_executor(
-            self._executor, functools.partial(ctx.run, fn, *args)
-        )
+        return await self._threads.run(fn, *args)
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._threads.close()
 
     def _split(self, path: str) -> tuple[str | None, str] | None:
         """``/w/team/api/2.0/x`` → ("team", "/2.0/x"); ``/api/2.0/x`` → (None, "/2.0/x")."""
