@@ -97,21 +97,33 @@ def latest_per_key(rows: Iterable[MetricRow]) -> list[MetricRow]:
     return [best[k] for k in sorted(best)]
 
 
-def _columns(prefix: str, rows: Sequence[MetricRow]) -> dict[str, str]:
+def _columns(rows: Sequence[MetricRow]) -> tuple[str, ...]:
     """The rows' columns as PostgreSQL array literals: psycopg would dump each list element
     by element in Python, ten lists per batch."""
     keys, vals, ts, steps, nans = zip(*rows, strict=True)
-    return {
-        prefix + "keys": pg_array_text(keys),
-        prefix + "vals": pg_number_array_text(vals),
-        prefix + "ts": pg_number_array_text(ts),
-        prefix + "steps": pg_number_array_text(steps),
-        prefix + "nans": pg_number_array_text(nans),
-    }
+    return (
+        pg_array_text(keys),
+        pg_number_array_text(vals),
+        pg_number_array_text(ts),
+        pg_number_array_text(steps),
+        pg_number_array_text(nans),
+    )
+
+
+_NAMES = ("keys", "vals", "ts", "steps", "nans")
 
 
 def _pg_args(wid: int, run_id: str, rows: Sequence[MetricRow], latest: Sequence[MetricRow]) -> dict[str, Any]:
-    return {"wid": wid, "run_id": run_id, **_columns("h_", rows), **_columns("l_", latest)}
+    latest_cols = _columns(latest)
+    # A batch with one point per key (the usual one) offers every point as the latest: the
+    # history takes the same arrays (in key order, which no read depends on).
+    history_cols = latest_cols if len(latest) == len(rows) else _columns(rows)
+    return {
+        "wid": wid,
+        "run_id": run_id,
+        **{"h_" + n: c for n, c in zip(_NAMES, history_cols, strict=True)},
+        **{"l_" + n: c for n, c in zip(_NAMES, latest_cols, strict=True)},
+    }
 
 
 def write(conn: Connection, wid: int, run_id: str, rows: Sequence[MetricRow]) -> None:
