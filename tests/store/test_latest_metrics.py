@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import random
+import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,6 +19,7 @@ from runyard.entities import RunState
 from runyard.store.sql import metrics as metrics_sql
 from runyard.store.sql import runs as runs_sql
 from runyard.store.sql.engine import Database
+from runyard.store.sql.grouped import GroupedWrite
 from runyard.store.sql.schema import latest_metrics
 from runyard.store.sql.schema import metrics as history
 
@@ -141,3 +144,47 @@ def test_a_checked_write_to_a_deleted_or_unknown_run_writes_nothing(db):
     unknown = uuid.uuid4().hex
     assert _write_if_active(db, unknown, [("m", 1.0, 10, 0)]) is None
     assert _history_count(db, unknown) == 0 and latest(db, unknown) == {}
+
+
+def test_checked_writes_that_arrive_together_each_get_their_own_answer(db):
+    # Metrics-only log-batches queued while one is being written go in together (one
+    # statement on PostgreSQL): each caller still gets its own run's state, and only the
+    # active runs' points are kept, two batches to the same run included.
+    active = [_new_run(db, "active") for _ in range(4)]
+    deleted, unknown = _new_run(db, "deleted"), uuid.uuid4().hex
+    targets = [*active, active[0], deleted, unknown]
+    group_sizes: list[int] = []
+    first_started, release = threading.Event(), threading.Event()
+
+    def counted(conn, items):  # noqa: ANN001, ANN202
+        group_sizes.append(len(items))
+        if len(group_sizes) == 1:
+            first_started.set()
+            release.wait(10)  # the others queue up meanwhile
+        return runs_sql.METRICS_IF_ACTIVE.run(conn, items)
+
+    kind = GroupedWrite("counted metrics", counted)
+
+    queued = threading.Semaphore(0)
+
+    def log_to(i: int) -> RunState | None:
+        points = [("m", float(i), 100 + i, i), (f"k{i}", 1.0, 1, 0)]
+        queued.release()
+        return db.write_grouped(kind, (WS, targets[i], stored(points)))
+
+    with ThreadPoolExecutor(len(targets)) as pool:
+        first = pool.submit(log_to, 0)
+        assert first_started.wait(10)
+        rest = [pool.submit(log_to, i) for i in range(1, len(targets))]
+        for _ in targets:
+            assert queued.acquire(timeout=10)
+        time.sleep(0.2)  # from calling write_grouped to waiting in its queue
+        release.set()
+        states = [first.result(10), *(f.result(10) for f in rest)]
+
+    assert [s and s.lifecycle_stage for s in states] == ["active"] * 5 + ["deleted", None]
+    if db.dialect == "postgresql":
+        assert group_sizes[0] == 1 and max(group_sizes[1:]) > 1
+    assert latest(db, active[0]) == {"m": (4.0, 104, 4), "k0": (1.0, 1, 0), "k4": (1.0, 1, 0)}
+    assert latest(db, active[2]) == {"m": (2.0, 102, 2), "k2": (1.0, 1, 0)}
+    assert _history_count(db, active[0]) == 4 and _history_count(db, deleted) == 0

@@ -301,9 +301,7 @@ class RunLogger:
 
         if metrics and not (params or model_metrics or tags):
             # The hot path (a training loop's log-batch): check and write in one statement.
-            found = self._db.write_statement(
-                lambda conn: sql.write_metrics_if_active(conn, wid, run_id, metrics)
-            )
+            found = self._db.write_grouped(sql.METRICS_IF_ACTIVE, (wid, run_id, metrics))
             check_active(found, run_id)
             return
 

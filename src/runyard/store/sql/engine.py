@@ -27,10 +27,13 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from runyard.store.sql import liveness
 from runyard.store.sql.checkpoint import Checkpointer
 from runyard.store.sql.fresh_stats import FreshStats
+from runyard.store.sql.grouped import GroupedWrite, Groups
 
 log = logging.getLogger("runyard.store")
 
 T = TypeVar("T")
+I = TypeVar("I")  # noqa: E741 - a grouped write's item
+R = TypeVar("R")
 
 # How many queued writes one SQLite transaction may absorb. Large enough to amortise the
 # commit under a burst, small enough that one group never holds the lock for long.
@@ -289,6 +292,8 @@ class Database:
         self._autocommit_engine = (
             None if self.sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         )
+        # PostgreSQL: writes of one kind that arrive together become one statement.
+        self._groups = None if self.sqlite else Groups(self.write_statement)
 
     @property
     def dialect(self) -> str:
@@ -334,6 +339,14 @@ class Database:
         if self._autocommit_engine is None:
             return self.write(fn)
         return self._retrying(self._autocommit_engine.connect, fn)
+
+    def write_grouped(self, kind: GroupedWrite[I, R], item: I) -> R:
+        """Write ``item`` with the items of its kind that other threads write meanwhile, in
+        one statement on PostgreSQL (see grouped.py); its own result, once committed.
+        SQLite's group commit already puts concurrent writes in one transaction."""
+        if self._groups is None:
+            return self.write(lambda conn: kind.run(conn, [item])[0])
+        return self._groups.submit(kind, item)
 
     def _retrying(self, connect: Callable[[], Any], fn: Callable[[Connection], T]) -> T:
         self._start_fresh_stats()

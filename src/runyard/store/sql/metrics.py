@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 
 from runyard.store.sql.dialect import any_of, fetch_raw, pg_array_text, pg_number_array_text
-from runyard.store.sql.prepared import Prepared, Row, run_text
+from runyard.store.sql.prepared import Prepared, rows_text, run_text
 from runyard.store.sql.schema import latest_metrics, metrics
 
 # (key, value, timestamp, step, is_nan): value is already sanitised (NaN stored as 0).
@@ -63,15 +63,32 @@ _PG_WRITE = (
     f"WITH history AS (INSERT INTO metrics ({_COLS}) {_pg_rows('h_')}) "
     f"INSERT INTO latest_metrics ({_COLS}) {_pg_rows('l_')}{_UPSERT_TAIL}"
 )
-# The same, preceded by the run's check (one round trip for a whole metrics-only log-batch):
-# the points go in only if the run is active, and the run's state comes back either way.
-_ACTIVE = " WHERE EXISTS (SELECT 1 FROM run WHERE lifecycle_stage = 'active')"
-_PG_WRITE_IF_ACTIVE = (
-    "WITH run AS (SELECT experiment_id, lifecycle_stage FROM runs "
-    "WHERE workspace_id = %(wid)s AND run_uuid = %(run_id)s), "
-    f"history AS (INSERT INTO metrics ({_COLS}) {_pg_rows('h_', _ACTIVE)}), "
-    f"latest AS (INSERT INTO latest_metrics ({_COLS}) {_pg_rows('l_', _ACTIVE)}{_UPSERT_TAIL}) "
-    "SELECT experiment_id, lifecycle_stage FROM run"
+
+
+# Metrics-only log-batches of any number of runs (of any workspaces) in ONE statement, run
+# by grouped.py for the batches that arrive together: each point goes in only if its run is
+# active, and every run's state comes back either way. The runs are looked up one by one
+# (LATERAL), by key, whatever the plan thinks of the arrays' length; latest values are
+# upserted in (run, key) order, the order every writer locks them in.
+def _pg_points(prefix: str) -> str:
+    return (
+        f"SELECT p.* FROM unnest(CAST(%({prefix}wids)s AS BIGINT[]), CAST(%({prefix}rids)s AS VARCHAR[]), "
+        f"CAST(%({prefix}keys)s AS VARCHAR[]), CAST(%({prefix}vals)s AS DOUBLE PRECISION[]), "
+        f"CAST(%({prefix}ts)s AS BIGINT[]), CAST(%({prefix}steps)s AS BIGINT[]), "
+        f"CAST(%({prefix}nans)s AS BOOLEAN[])) AS p(wid, rid, key, value, ts, step, nan) "
+        "WHERE EXISTS (SELECT 1 FROM run WHERE run.workspace_id = p.wid AND run.run_uuid = p.rid "
+        "AND run.lifecycle_stage = 'active')"
+    )
+
+
+_PG_WRITE_MANY_IF_ACTIVE = (
+    "WITH run AS (SELECT r.* FROM unnest(CAST(%(t_wids)s AS BIGINT[]), CAST(%(t_rids)s AS VARCHAR[])) "
+    "AS t(wid, rid) CROSS JOIN LATERAL (SELECT workspace_id, run_uuid, experiment_id, lifecycle_stage "
+    "FROM runs WHERE workspace_id = t.wid AND run_uuid = t.rid) AS r), "
+    f"history AS (INSERT INTO metrics ({_COLS}) {_pg_points('h_')}), "
+    f"latest AS (INSERT INTO latest_metrics ({_COLS}) {_pg_points('l_')} "
+    f"ORDER BY p.rid, p.key{_UPSERT_TAIL}) "
+    "SELECT workspace_id, run_uuid, experiment_id, lifecycle_stage FROM run"
 )
 _LITE_HISTORY = f"INSERT INTO metrics ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 _LITE_LATEST = f"INSERT INTO latest_metrics ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?){_UPSERT_TAIL}"
@@ -141,10 +158,51 @@ def write(conn: Connection, wid: int, run_id: str, rows: Sequence[MetricRow]) ->
     raw.executemany(_LITE_LATEST, [(wid, run_id, *r) for r in latest])  # type: ignore[union-attr]
 
 
-def write_if_active_pg(conn: Connection, wid: int, run_id: str, rows: Sequence[MetricRow]) -> Row | None:
-    """PostgreSQL: :func:`write` only if the run is active, and the run's (experiment_id,
-    lifecycle_stage), in one statement; None if there is no such run."""
-    return run_text(conn, _PG_WRITE_IF_ACTIVE, _pg_args(wid, run_id, rows, latest_per_key(rows)))[1]
+# A run as the many-runs statement names it: (workspace_id, run_uuid).
+RunKey = tuple[int, str]
+
+
+def write_many_if_active_pg(
+    conn: Connection, items: Sequence[tuple[int, str, Sequence[MetricRow]]]
+) -> dict[RunKey, tuple[int, str]]:
+    """PostgreSQL: :func:`write` each item's points if its run is active, all in one
+    statement; the (experiment_id, lifecycle_stage) of each run found, by (wid, run_id)."""
+    history: list[tuple[Any, ...]] = []
+    per_run: dict[RunKey, list[MetricRow]] = {}
+    for wid, run_id, rows in items:
+        history += [(wid, run_id, *r) for r in rows]
+        per_run.setdefault((wid, run_id), []).extend(rows)
+    latest = [(wid, run_id, *r) for (wid, run_id), rows in per_run.items() for r in latest_per_key(rows)]
+    latest_cols = _run_columns(latest)
+    # Batches with one point per key (the usual ones) offer every point as the latest: the
+    # history takes the same arrays.
+    history_cols = latest_cols if len(latest) == len(history) else _run_columns(history)
+    args: dict[str, str] = {
+        "t_wids": pg_number_array_text(k[0] for k in per_run),
+        "t_rids": pg_array_text([k[1] for k in per_run]),
+    }
+    for prefix, cols in (("h_", history_cols), ("l_", latest_cols)):
+        args.update({prefix + n: c for n, c in zip(_RUN_NAMES, cols, strict=True)})
+    return {(r[0], r[1]): (r[2], r[3]) for r in rows_text(conn, _PG_WRITE_MANY_IF_ACTIVE, args)}
+
+
+_RUN_NAMES = ("wids", "rids", *_NAMES)
+
+
+def _run_columns(rows: Sequence[tuple[Any, ...]]) -> tuple[str, ...]:
+    """(wid, run_id, key, value, timestamp, step, is_nan) rows as seven array literals."""
+    if not rows:
+        return ("{}",) * len(_RUN_NAMES)
+    wids, rids, keys, vals, ts, steps, nans = zip(*rows, strict=True)
+    return (
+        pg_number_array_text(wids),
+        pg_array_text(rids),
+        pg_array_text(keys),
+        pg_number_array_text(vals),
+        pg_number_array_text(ts),
+        pg_number_array_text(steps),
+        pg_number_array_text(nans),
+    )
 
 
 # -- reads ---------------------------------------------------------------------------------
@@ -346,5 +404,5 @@ __all__ = [
     "sample_history",
     "sanitize",
     "write",
-    "write_if_active_pg",
+    "write_many_if_active_pg",
 ]

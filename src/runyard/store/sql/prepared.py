@@ -90,6 +90,17 @@ def run_text(conn: Connection, sql: str, params: Mapping[str, Any]) -> tuple[int
         cur.close()
 
 
+def rows_text(conn: Connection, sql: str, params: Mapping[str, Any]) -> list[Row]:
+    """Run hand-written SQL (in the driver's paramstyle) on the caller's connection, straight
+    on the driver: every row it returns."""
+    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute(sql, params)
+        return cur.fetchall() if cur.description else []
+    finally:
+        cur.close()
+
+
 class Prepared:
     """One statement; ``build(dialect_name)`` makes it, with named ``bindparam``s."""
 
@@ -190,4 +201,4 @@ class StatementCache:
 
 _OFFSET, _LIMIT = bindparam("page_offset", 0), bindparam("page_limit", 0)
 
-__all__ = ["Prepared", "Row", "StatementCache", "run_text"]
+__all__ = ["Prepared", "Row", "StatementCache", "rows_text", "run_text"]

@@ -25,6 +25,7 @@ from runyard.store.sql.dialect import (
     insert_for,
     pg_array_text,
 )
+from runyard.store.sql.grouped import GroupedWrite
 from runyard.store.sql.prepared import Prepared, StatementCache, run_text
 from runyard.store.sql.schema import experiments, params, runs, tags
 from runyard.store.sql.search import select_run_ids
@@ -75,17 +76,30 @@ def state(conn: Connection, wid: int, run_id: str) -> RunState | None:
 def write_metrics_if_active(
     conn: Connection, wid: int, run_id: str, rows: Sequence[metrics_sql.MetricRow]
 ) -> RunState | None:
-    """Log ``rows`` to the run if it is active; its state either way (None: no such run).
+    """Log ``rows`` to the run if it is active; its state either way (None: no such run)."""
+    return _metrics_if_active(conn, [(wid, run_id, rows)])[0]
 
-    On PostgreSQL the check and the write are one statement: run it with
-    ``Database.write_statement`` and a metrics-only log-batch is one round trip."""
-    if rows and conn.dialect.name == "postgresql":
-        row = metrics_sql.write_if_active_pg(conn, wid, run_id, rows)
-        return RunState(*row) if row else None
-    found = state(conn, wid, run_id)
-    if found is not None and found.lifecycle_stage == "active":
-        metrics_sql.write(conn, wid, run_id, rows)
-    return found
+
+def _metrics_if_active(
+    conn: Connection, items: Sequence[tuple[int, str, Sequence[metrics_sql.MetricRow]]]
+) -> list[RunState | None]:
+    if conn.dialect.name == "postgresql":
+        found = metrics_sql.write_many_if_active_pg(conn, items)
+        return [RunState(*found[(w, r)]) if (w, r) in found else None for w, r, _rows in items]
+    states = []
+    for wid, run_id, rows in items:
+        state_now = state(conn, wid, run_id)
+        if state_now is not None and state_now.lifecycle_stage == "active":
+            metrics_sql.write(conn, wid, run_id, rows)
+        states.append(state_now)
+    return states
+
+
+# Metrics-only log-batches, (wid, run_id, rows) each: on PostgreSQL the ones that arrive
+# together are one statement (Database.write_grouped); the result is each run's state.
+METRICS_IF_ACTIVE: GroupedWrite[tuple[int, str, Sequence[metrics_sql.MetricRow]], RunState | None] = (
+    GroupedWrite("metrics if active", _metrics_if_active)
+)
 
 
 def get_info(conn: Connection, wid: int, run_id: str) -> RunInfo | None:
@@ -333,6 +347,7 @@ def _attach(conn: Connection, wid: int, infos: list[RunInfo]) -> list[Run]:
 
 
 __all__ = [
+    "METRICS_IF_ACTIVE",
     "DatasetInput",
     "Run",
     "RunInfo",
