@@ -48,12 +48,12 @@ _UPSERT_TAIL = (
 )
 
 
-def _pg_rows(prefix: str, where: str = "") -> str:
+def _pg_rows(prefix: str) -> str:
     return (
         "SELECT CAST(%(wid)s AS BIGINT), CAST(%(run_id)s AS VARCHAR), * FROM unnest("
         f"CAST(%({prefix}keys)s AS VARCHAR[]), CAST(%({prefix}vals)s AS DOUBLE PRECISION[]), "
         f"CAST(%({prefix}ts)s AS BIGINT[]), CAST(%({prefix}steps)s AS BIGINT[]), "
-        f"CAST(%({prefix}nans)s AS BOOLEAN[])){where}"
+        f"CAST(%({prefix}nans)s AS BOOLEAN[]))"
     )
 
 
@@ -117,14 +117,12 @@ def latest_per_key(rows: Iterable[MetricRow]) -> list[MetricRow]:
 def _columns(rows: Sequence[MetricRow]) -> tuple[str, ...]:
     """The rows' columns as PostgreSQL array literals: psycopg would dump each list element
     by element in Python, ten lists per batch."""
-    keys, vals, ts, steps, nans = zip(*rows, strict=True)
-    return (
-        pg_array_text(keys),
-        pg_number_array_text(vals),
-        pg_number_array_text(ts),
-        pg_number_array_text(steps),
-        pg_number_array_text(nans),
-    )
+    return _arrays(*zip(*rows, strict=True))
+
+
+def _arrays(keys: Sequence[str], *numbers: Sequence[float | int | bool]) -> tuple[str, ...]:
+    """Array literals of a key column and the number columns that follow it."""
+    return (pg_array_text(keys), *(pg_number_array_text(column) for column in numbers))
 
 
 _NAMES = ("keys", "vals", "ts", "steps", "nans")
@@ -193,16 +191,8 @@ def _run_columns(rows: Sequence[tuple[Any, ...]]) -> tuple[str, ...]:
     """(wid, run_id, key, value, timestamp, step, is_nan) rows as seven array literals."""
     if not rows:
         return ("{}",) * len(_RUN_NAMES)
-    wids, rids, keys, vals, ts, steps, nans = zip(*rows, strict=True)
-    return (
-        pg_number_array_text(wids),
-        pg_array_text(rids),
-        pg_array_text(keys),
-        pg_number_array_text(vals),
-        pg_number_array_text(ts),
-        pg_number_array_text(steps),
-        pg_number_array_text(nans),
-    )
+    wids, rids, *point_columns = zip(*rows, strict=True)
+    return (pg_number_array_text(wids), pg_array_text(rids), *_arrays(*point_columns))
 
 
 # -- reads ---------------------------------------------------------------------------------
