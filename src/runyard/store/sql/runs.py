@@ -84,6 +84,10 @@ def _metrics_if_active(
     conn: Connection, items: Sequence[tuple[int, str, Sequence[metrics_sql.MetricRow]]]
 ) -> list[RunState | None]:
     if conn.dialect.name == "postgresql":
+        if len(items) == 1:
+            wid, run_id, rows = items[0]
+            row = metrics_sql.write_if_active_pg(conn, wid, run_id, rows)
+            return [RunState(*row) if row else None]
         found = metrics_sql.write_many_if_active_pg(conn, items)
         return [RunState(*found[(w, r)]) if (w, r) in found else None for w, r, _rows in items]
     states = []
