@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from runyard.store.sql import liveness
 from runyard.store.sql.checkpoint import Checkpointer
 from runyard.store.sql.fresh_stats import FreshStats
+from runyard.store.sql.group_queue import Group, GroupQueue
 from runyard.store.sql.grouped import GroupedWrite, Groups
 
 log = logging.getLogger("runyard.store")
@@ -110,45 +110,19 @@ def _make_sqlite_engine(url: str, pool_size: int, begin: str, *, writer: bool = 
 
 
 class _GroupWriter:
-    """The only SQLite write connection, and group commit without a thread of its own.
-
-    A caller queues its operation; if nobody is committing, it becomes the leader and commits
-    everything queued (its own operation included) in one transaction, in its own thread.
-    Callers arriving meanwhile wait for the leader to finish, then either find their
-    operation committed or lead the next group. A lone writer so pays no thread hand-off,
-    and a burst still costs one commit per group.
-    """
+    """The only SQLite write connection, and group commit led by a caller (group_queue.py):
+    everything queued while one transaction commits goes into the next, together."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._conn: Connection | None = None
-        self._pending: deque[tuple[Callable[[Connection], object], Future]] = deque()
-        self._cond = threading.Condition()
-        self._leading = False
-        self._closed = False
+        self._queue: GroupQueue[Callable[[Connection], object]] = GroupQueue(self._run_group, _MAX_GROUP)
 
     def submit(self, fn: Callable[[Connection], T]) -> T:
-        fut: Future = Future()
-        with self._cond:
-            if self._closed:
-                raise RuntimeError("the database is closed")
-            self._pending.append((fn, fut))
-            while self._leading and not fut.done():
-                self._cond.wait()
-            if fut.done():
-                return fut.result()
-            self._leading = True
-        try:
-            while not fut.done():
-                with self._cond:
-                    count = min(len(self._pending), _MAX_GROUP)
-                    batch = [self._pending.popleft() for _ in range(count)]
-                self._commit_group(self._connection(), batch)
-        finally:
-            with self._cond:
-                self._leading = False
-                self._cond.notify_all()
-        return fut.result()
+        return self._queue.submit(fn)
+
+    def _run_group(self, batch: Group[Callable[[Connection], object]]) -> None:
+        self._commit_group(self._connection(), batch)
 
     def _connection(self) -> Connection:
         if self._conn is None:
@@ -156,15 +130,12 @@ class _GroupWriter:
         return self._conn
 
     def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            while self._leading:
-                self._cond.wait(timeout=10)
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        self._queue.close()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
-    def _commit_group(self, conn: Connection, batch: list[tuple]) -> None:
+    def _commit_group(self, conn: Connection, batch: Group[Callable[[Connection], object]]) -> None:
         results: list[tuple[Future, bool, object]] = []
         # Savepoints straight on the driver: SQLAlchemy's begin_nested() took 49 us of CPU
         # per operation, about a tenth of a small log-batch's whole cost on the server.

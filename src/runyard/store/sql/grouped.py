@@ -4,8 +4,8 @@ Sixteen threads each logging a batch of metrics made sixteen autocommit statemen
 transaction of its own with its commit; PostgreSQL spent about as much CPU on every one of
 them as the server did. Here the first caller becomes the leader and runs, in one
 statement, its own item and every item of the same kind queued so far; callers arriving
-meanwhile wait for the group they join (no thread of its own, as SQLite's group commit in
-engine.py). A lone writer so pays nothing, and a burst costs one statement per group.
+meanwhile wait for the group they join (group_queue.py, as SQLite's group commit). A lone
+writer so pays nothing, and a burst costs one statement per group.
 
 If a group's statement fails, every item of it is run again on its own, so each caller
 gets its own result or its own error. Callers learn their result only after the commit.
@@ -14,13 +14,14 @@ gets its own result or its own error. Callers learn their result only after the 
 from __future__ import annotations
 
 import threading
-from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection
+
+from runyard.store.sql.group_queue import Group, GroupQueue
 
 I = TypeVar("I")  # noqa: E741 - an item
 R = TypeVar("R")  # its result
@@ -41,54 +42,28 @@ class GroupedWrite(Generic[I, R]):
     run: Callable[[Connection, Sequence[I]], list[R]]
 
 
-class _Queue:
-    """The items of one kind waiting for a statement, and who leads it."""
-
-    def __init__(self) -> None:
-        self.pending: deque[tuple[Any, Future]] = deque()
-        self.cond = threading.Condition()
-        self.leading = False
-
-
 class Groups:
-    """Leader/follower grouping per :class:`GroupedWrite`; ``execute(fn)`` runs ``fn(conn)``
-    as one autocommit statement (with the database's retries)."""
+    """One :class:`~runyard.store.sql.group_queue.GroupQueue` per :class:`GroupedWrite`;
+    ``execute(fn)`` runs ``fn(conn)`` as one autocommit statement (with the database's
+    retries)."""
 
     def __init__(self, execute: Callable[[Callable[[Connection], Any]], Any]) -> None:
         self._execute = execute
-        self._queues: dict[GroupedWrite, _Queue] = {}
+        self._queues: dict[GroupedWrite, GroupQueue] = {}
         self._lock = threading.Lock()
 
-    def _queue(self, kind: GroupedWrite) -> _Queue:
+    def submit(self, kind: GroupedWrite[I, R], item: I) -> R:
         queue = self._queues.get(kind)
         if queue is None:
             with self._lock:
-                queue = self._queues.setdefault(kind, _Queue())
-        return queue
+                queue = self._queues.get(kind)
+                if queue is None:
+                    queue = self._queues[kind] = GroupQueue(
+                        lambda batch: self._run_group(kind, batch), MAX_ITEMS
+                    )
+        return queue.submit(item)
 
-    def submit(self, kind: GroupedWrite[I, R], item: I) -> R:
-        queue = self._queue(kind)
-        fut: Future = Future()
-        with queue.cond:
-            queue.pending.append((item, fut))
-            while queue.leading and not fut.done():
-                queue.cond.wait()
-            if fut.done():
-                return fut.result()
-            queue.leading = True
-        try:
-            while not fut.done():
-                with queue.cond:
-                    count = min(len(queue.pending), MAX_ITEMS)
-                    batch = [queue.pending.popleft() for _ in range(count)]
-                self._run_group(kind, batch)
-        finally:
-            with queue.cond:
-                queue.leading = False
-                queue.cond.notify_all()
-        return fut.result()
-
-    def _run_group(self, kind: GroupedWrite, batch: list[tuple[Any, Future]]) -> None:
+    def _run_group(self, kind: GroupedWrite, batch: Group[Any]) -> None:
         items = [item for item, _fut in batch]
         try:
             results = self._execute(lambda conn: kind.run(conn, items))
