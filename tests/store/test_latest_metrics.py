@@ -119,7 +119,7 @@ def _new_run(db: Database, stage: str) -> str:
 
 def _write_if_active(db: Database, run_id: str, points: list[tuple[str, float, int, int]]) -> RunState | None:
     rows = stored(points)
-    return db.write(lambda conn: runs_sql.write_metrics_if_active(conn, WS, run_id, rows))
+    return db.write(lambda conn: runs_sql.METRICS_IF_ACTIVE.run(conn, [(WS, run_id, rows)])[0])
 
 
 def _history_count(db: Database, run_id: str) -> int:

@@ -73,16 +73,11 @@ def state(conn: Connection, wid: int, run_id: str) -> RunState | None:
     return RunState(*r) if r else None
 
 
-def write_metrics_if_active(
-    conn: Connection, wid: int, run_id: str, rows: Sequence[metrics_sql.MetricRow]
-) -> RunState | None:
-    """Log ``rows`` to the run if it is active; its state either way (None: no such run)."""
-    return _metrics_if_active(conn, [(wid, run_id, rows)])[0]
-
-
 def _metrics_if_active(
     conn: Connection, items: Sequence[tuple[int, str, Sequence[metrics_sql.MetricRow]]]
 ) -> list[RunState | None]:
+    """Log each item's points to its run if the run is active; each run's state either way
+    (None: no such run)."""
     if conn.dialect.name == "postgresql":
         if len(items) == 1:
             wid, run_id, rows = items[0]
@@ -372,5 +367,4 @@ __all__ = [
     "set_tags",
     "state",
     "update_run",
-    "write_metrics_if_active",
 ]
