@@ -3,7 +3,7 @@
 Autovacuum analyzes a table only once a minute at best; until then a table that just received
 thousands of runs is planned as if it were nearly empty (a 1,000-run search took 0.4-1.3 s
 instead of 8 ms). A small thread per server looks at ``pg_stat_user_tables`` every few seconds
-and ANALYZEs the tables searches read once they outgrew their statistics.
+and ANALYZEs the tables searches read once they changed by autovacuum's own measure.
 """
 
 from __future__ import annotations
@@ -17,17 +17,12 @@ log = logging.getLogger("runyard.store")
 
 TABLES = ["runs", "params", "tags", "latest_metrics", "metrics", "experiments", "model_versions"]
 INTERVAL_SECONDS = 2.0
-# A table is stale once it holds more than twice the rows its statistics describe (plus a
-# floor below which any plan is cheap). Plans go wrong when a table outgrows its statistics
-# by factors, an empty table most of all, not by autovacuum's 10 %: by that rule a steady
-# stream of metrics had ``metrics`` and ``latest_metrics`` analyzed every few seconds, 50-150 ms
-# of PostgreSQL's CPU each time, taken from the requests writing them. Doubling keeps the
-# number of ANALYZEs logarithmic in a table's size; autovacuum still follows finer changes.
-GROWTH_FLOOR = 1000
+# autovacuum's default rule (50 rows + 10 % of the table), with a floor that keeps a trickle
+# of single writes from analyzing small tables again and again.
 _STALE = text(
-    "SELECT s.relname FROM pg_stat_user_tables AS s JOIN pg_class AS c ON c.oid = s.relid "
-    "WHERE s.schemaname = current_schema() AND s.relname = ANY(:tables) "
-    "AND s.n_live_tup > :floor + 2 * GREATEST(c.reltuples, 0) ORDER BY s.relname"
+    "SELECT relname FROM pg_stat_user_tables "
+    "WHERE schemaname = current_schema() AND relname = ANY(:tables) "
+    "AND n_mod_since_analyze > 200 + 0.1 * n_live_tup ORDER BY relname"
 )
 
 
@@ -65,7 +60,7 @@ class FreshStats:
     def check_once(self) -> list[str]:
         """ANALYZE every stale table now; return their names."""
         with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            stale = [r[0] for r in conn.execute(_STALE, {"tables": TABLES, "floor": GROWTH_FLOOR})]
+            stale = [r[0] for r in conn.execute(_STALE, {"tables": TABLES})]
             for table in stale:
                 # SKIP_LOCKED: another replica (or autovacuum) analyzing it already is enough.
                 conn.exec_driver_sql(f'ANALYZE (SKIP_LOCKED) "{table}"')
