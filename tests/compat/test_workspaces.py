@@ -40,6 +40,17 @@ def test_same_experiment_name_in_two_workspaces_is_two_experiments(server, two_w
     assert ca.get_experiment("0").name == cb.get_experiment("0").name == "Default"
 
 
+def test_experiments_name_their_workspace(server, two_workspaces):
+    # The /w/<name> prefix sets no active workspace in the client: the experiment says its own.
+    a, _ = two_workspaces
+    client = MlflowClient(f"{server.url}/w/{a}")
+    eid = client.create_experiment("says-where")
+    assert client.get_experiment(eid).workspace == a
+    assert client.get_experiment_by_name("says-where").workspace == a
+    assert {e.workspace for e in client.search_experiments()} == {a}
+    assert MlflowClient(server.url).get_experiment("0").workspace == "default"
+
+
 def test_set_workspace_header(tracking_uri, two_workspaces, unique):
     a, _ = two_workspaces
     mlflow.set_workspace(a)

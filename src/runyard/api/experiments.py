@@ -8,7 +8,7 @@ from runyard.api.wire.base import Empty, KeyValue
 from runyard.entities import Experiment
 
 
-def to_wire(e: Experiment) -> w.Experiment:
+def to_wire(e: Experiment, workspace: str) -> w.Experiment:
     return w.Experiment(
         experiment_id=str(e.experiment_id),
         name=e.name,
@@ -17,6 +17,7 @@ def to_wire(e: Experiment) -> w.Experiment:
         last_update_time=e.last_update_time,
         creation_time=e.creation_time,
         tags=[KeyValue(key=k, value=v) for k, v in e.tags.items()],
+        workspace=workspace,
     )
 
 
@@ -28,13 +29,15 @@ def create(call: Call, req: w.CreateExperiment) -> w.CreateExperimentResponse:
 
 def get(call: Call, req: w.GetExperiment) -> w.GetExperimentResponse:
     return w.GetExperimentResponse(
-        experiment=to_wire(call.services.experiments.get(call.workspace, req.experiment_id))
+        experiment=to_wire(
+            call.services.experiments.get(call.workspace, req.experiment_id), call.workspace.name
+        )
     )
 
 
 def get_by_name(call: Call, req: w.GetExperimentByName) -> w.GetExperimentResponse:
     exp = call.services.experiments.get_by_name(call.workspace, req.experiment_name)
-    return w.GetExperimentResponse(experiment=to_wire(exp))
+    return w.GetExperimentResponse(experiment=to_wire(exp, call.workspace.name))
 
 
 def search(call: Call, req: w.SearchExperiments) -> w.SearchExperimentsResponse:
@@ -42,7 +45,8 @@ def search(call: Call, req: w.SearchExperiments) -> w.SearchExperimentsResponse:
         call.workspace, req.filter, req.order_by, req.view_type, req.max_results, req.page_token
     )
     return w.SearchExperimentsResponse(
-        experiments=[to_wire(e) for e in page.items], next_page_token=page.next_page_token
+        experiments=[to_wire(e, call.workspace.name) for e in page.items],
+        next_page_token=page.next_page_token,
     )
 
 

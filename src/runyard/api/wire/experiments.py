@@ -13,12 +13,18 @@ class Experiment(Message):
     last_update_time: int | None = None
     creation_time: int | None = None
     tags: list[KeyValue] = []
+    # MLflow 3 names the experiment's workspace; without it the client assumes its own
+    # active one, which a /w/<name>/ tracking URI does not set.
+    workspace: str | None = None
 
 
 class CreateExperiment(Message):
     name: str
     artifact_location: str | None = None
     tags: list[KeyValue] = []
+    # MLflow 3 names the experiment's workspace; without it the client assumes its own
+    # active one, which a /w/<name>/ tracking URI does not set.
+    workspace: str | None = None
 
 
 class CreateExperimentResponse(Message):
