@@ -23,6 +23,7 @@ from runyard.auth.bootstrap import bootstrap_first_admin, server_url
 from runyard.auth.gate import AccessGate
 from runyard.batch.jobs import BatchRunner
 from runyard.config import Settings
+from runyard.errors import error_body
 from runyard.services import Services, build_services
 from runyard.store.sql.engine import Database, redact_url
 from runyard.store.sql.migrate import ensure_schema
@@ -70,10 +71,8 @@ class RunyardApp:
             return PlainTextResponse(__version__)
 
         async def not_found(_request: Request, _exc: Exception) -> JSONResponse:
-            return JSONResponse(
-                {"error_code": "ENDPOINT_NOT_FOUND", "message": f"No page at {_request.url.path}."},
-                status_code=404,
-            )
+            body = error_body("ENDPOINT_NOT_FOUND", f"No page at {_request.url.path}.")
+            return JSONResponse(body, status_code=404)
 
         @contextlib.asynccontextmanager
         async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -1,10 +1,39 @@
 """The one error shape: every failure a client can see is a RunyardError.
 
 Each subclass carries MLflow's ``error_code`` and HTTP status so the API layer renders
-``{"error_code": ..., "message": ...}`` exactly as the stock client expects.
+``{"error_code": ..., "message": ..., "sqlstate": ..., "error_class": ...}`` exactly as
+``mlflow server`` does and the stock client expects.
 """
 
 from __future__ import annotations
+
+# MLflow 3's classification of an error by its code, as its server sends it: (error_class,
+# sqlstate). Codes it does not classify go without; the client then derives its own.
+_KAM00, _XXM00 = "KAM00", "XXM00"  # a caller's mistake / the server's failure
+_CLASSIFIED: dict[str, tuple[str, str]] = {
+    "BAD_REQUEST": ("INVALID_PARAMETER_VALUE", _KAM00),
+    "CUSTOMER_UNAUTHORIZED": ("PERMISSION_DENIED", _KAM00),
+    "ENDPOINT_NOT_FOUND": ("RESOURCE_NOT_FOUND", _KAM00),
+    "FEATURE_DISABLED": ("FEATURE_DISABLED", _KAM00),
+    "INTERNAL_ERROR": ("CLIENT_INTERNAL_ERROR", _XXM00),
+    "INVALID_PARAMETER_VALUE": ("INVALID_PARAMETER_VALUE", _KAM00),
+    "INVALID_STATE": ("CLIENT_INTERNAL_ERROR", _XXM00),
+    "NOT_FOUND": ("RESOURCE_NOT_FOUND", _KAM00),
+    "PERMISSION_DENIED": ("PERMISSION_DENIED", _KAM00),
+    "RESOURCE_ALREADY_EXISTS": ("RESOURCE_ALREADY_EXISTS", _KAM00),
+    "RESOURCE_DOES_NOT_EXIST": ("RESOURCE_NOT_FOUND", _KAM00),
+    "TEMPORARILY_UNAVAILABLE": ("CLIENT_INTERNAL_ERROR", _XXM00),
+}
+
+
+def error_body(error_code: str, message: str) -> dict[str, str]:
+    """MLflow's error JSON for this code and message."""
+    body = {"error_code": error_code, "message": message}
+    classified = _CLASSIFIED.get(error_code)
+    if classified is not None:
+        body["sqlstate"] = classified[1]
+        body["error_class"] = classified[0]
+    return body
 
 
 class RunyardError(Exception):
@@ -18,7 +47,7 @@ class RunyardError(Exception):
         self.message = message
 
     def to_dict(self) -> dict[str, str]:
-        return {"error_code": self.error_code, "message": self.message}
+        return error_body(self.error_code, self.message)
 
 
 class InvalidParameter(RunyardError):

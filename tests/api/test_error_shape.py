@@ -1,4 +1,5 @@
-"""One error shape everywhere: {"error_code", "message"} with MLflow's HTTP statuses."""
+"""One error shape everywhere: MLflow's {"error_code", "message"}, classified as MLflow 3
+classifies it ("sqlstate", "error_class"), with MLflow's HTTP statuses."""
 
 from __future__ import annotations
 
@@ -21,12 +22,24 @@ def http(tmp_path_factory):
         yield client
 
 
+# What `mlflow server` 3.x sends with each code; MALFORMED_REQUEST it leaves unclassified.
+CLASSIFIED = {
+    "INVALID_PARAMETER_VALUE": ("KAM00", "INVALID_PARAMETER_VALUE"),
+    "RESOURCE_DOES_NOT_EXIST": ("KAM00", "RESOURCE_NOT_FOUND"),
+    "ENDPOINT_NOT_FOUND": ("KAM00", "RESOURCE_NOT_FOUND"),
+}
+
+
 def _assert_error(response, status: int, code: str) -> dict:
     assert response.status_code == status, response.text
     body = response.json()
-    assert set(body) == {"error_code", "message"}
     assert body["error_code"] == code
     assert body["message"]
+    if code in CLASSIFIED:
+        assert set(body) == {"error_code", "message", "sqlstate", "error_class"}
+        assert (body["sqlstate"], body["error_class"]) == CLASSIFIED[code]
+    else:
+        assert set(body) == {"error_code", "message"}
     return body
 
 
@@ -62,6 +75,10 @@ def test_unknown_resource(http):
 
 def test_unknown_endpoint(http):
     _assert_error(http.get("/api/2.0/mlflow/no-such-thing"), 404, "ENDPOINT_NOT_FOUND")
+
+
+def test_unknown_page(http):
+    _assert_error(http.get("/no-such-page"), 404, "ENDPOINT_NOT_FOUND")
 
 
 def test_wrong_method(http):

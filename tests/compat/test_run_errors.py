@@ -121,6 +121,8 @@ def test_unknown_run(client, api):
         with pytest.raises(MlflowException) as err:
             call()
         assert error_of(err) == ("RESOURCE_DOES_NOT_EXIST", f"Run with id={missing} not found")
+        # Classified as `mlflow server` classifies it, not as the client guesses for others.
+        assert (err.value.sqlstate, err.value.error_class) == ("KAM00", "RESOURCE_NOT_FOUND")
     r = api("GET", "runs/get", params={"run_id": missing})
     assert r.status_code == 404
 

@@ -113,7 +113,7 @@ def test_bad_payloads_are_clear_client_errors(
     r = score(fleet.url("blue"), body, content_type)
     assert r.status_code == status, r.text
     err = r.json()
-    assert set(err) == {"error_code", "message"}
+    assert set(err) == {"error_code", "message", "sqlstate", "error_class"}
     assert err["error_code"] == (code or err["error_code"])
     assert err["error_code"] in {"BAD_REQUEST", "INVALID_PARAMETER_VALUE"}
     assert words in err["message"]

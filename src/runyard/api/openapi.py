@@ -18,7 +18,12 @@ _REF = "#/components/schemas/{name}"
 _ERROR = {
     "type": "object",
     "required": ["error_code", "message"],
-    "properties": {"error_code": {"type": "string"}, "message": {"type": "string"}},
+    "properties": {
+        "error_code": {"type": "string"},
+        "message": {"type": "string"},
+        "sqlstate": {"type": "string"},
+        "error_class": {"type": "string"},
+    },
 }
 
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from runyard.errors import error_body
 from runyard.serving.metrics import ServingMetrics
 from runyard.serving.upstream import ConnectFailed, UpstreamError, UpstreamPool, UpstreamTimeout
 
@@ -67,7 +68,7 @@ class _Unreachable(Exception):
 
 
 def _error(status: int, code: str, message: str) -> RouterResponse:
-    body = json.dumps({"error_code": code, "message": message}).encode()
+    body = json.dumps(error_body(code, message)).encode()
     return RouterResponse(status, body, JSON, None)
 
 

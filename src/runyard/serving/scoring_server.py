@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from runyard.errors import error_body
 from runyard.serving.supervisor import LOAD_FAILED_MARKER
 
 LOAD_FAILED_EXIT_CODE = 3
@@ -39,7 +40,7 @@ JSON_FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 def _error(status: int, code: str, message: str) -> JSONResponse:
     if len(message) > MAX_MESSAGE_CHARS:
         message = message[:MAX_MESSAGE_CHARS] + " …(truncated)"
-    return JSONResponse({"error_code": code, "message": message}, status_code=status)
+    return JSONResponse(error_body(code, message), status_code=status)
 
 
 def translate_input_data(payload: dict[str, Any]) -> dict[str, Any]:
