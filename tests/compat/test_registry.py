@@ -61,6 +61,18 @@ def test_versions_are_numbered_from_one_and_keep_their_source(client, unique):
     assert client.get_model_version(name, 1).description == "changed"
 
 
+def test_a_version_on_the_wire_names_its_description_and_run_link_even_when_empty(server, client, unique):
+    # As `mlflow server` sends it: scripts reading the JSON find both fields.
+    name = f"wire-{unique}"
+    client.create_registered_model(name)
+    client.create_model_version(name, "s3://bucket/a")
+    r = requests.get(
+        f"{server.url}/api/2.0/mlflow/model-versions/get", params={"name": name, "version": "1"}, timeout=10
+    )
+    version = r.json()["model_version"]
+    assert (version["description"], version["run_link"]) == ("", "")
+
+
 def test_version_from_a_run_records_the_run(client, tracking_uri, unique):
     name = f"from-run-{unique}"
     client.create_registered_model(name)

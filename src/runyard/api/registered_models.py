@@ -9,6 +9,7 @@ from runyard.entities import ModelVersion, RegisteredModel
 
 
 def version_to_wire(mv: ModelVersion) -> w.ModelVersion:
+    # MLflow's server always names a version's description and run link, empty or not.
     return w.ModelVersion(
         name=mv.name,
         version=str(mv.version),
@@ -16,13 +17,13 @@ def version_to_wire(mv: ModelVersion) -> w.ModelVersion:
         last_updated_timestamp=mv.last_updated_time,
         user_id=mv.user_id,
         current_stage=mv.current_stage,
-        description=mv.description,
+        description=mv.description or "",
         source=mv.source,
         run_id=mv.run_id,
         status=mv.status,
         status_message=mv.status_message,
         tags=[KeyValue(key=k, value=v) for k, v in mv.tags.items()],
-        run_link=mv.run_link,
+        run_link=mv.run_link or "",
         aliases=mv.aliases,
         model_id=mv.model_id,
     )
