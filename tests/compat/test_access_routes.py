@@ -20,6 +20,7 @@ import requests
 
 from runyard.api.call import Access, Route
 from runyard.api.routes import routes
+from runyard.errors import error_body
 from tests.support.auth import Api, AuthServer, fresh_backend
 
 A, B, NOWHERE = "team-a", "team-b", "no-such-ws"
@@ -33,10 +34,9 @@ def _id(route: Route) -> str:
 
 
 def _uniform_404(workspace: str) -> dict[str, str]:
-    return {
-        "error_code": "RESOURCE_DOES_NOT_EXIST",
-        "message": f"Workspace '{workspace}' does not exist or you do not have access to it.",
-    }
+    return error_body(
+        "RESOURCE_DOES_NOT_EXIST", f"Workspace '{workspace}' does not exist or you do not have access to it."
+    )
 
 
 @dataclass
