@@ -22,9 +22,6 @@ class CreateExperiment(Message):
     name: str
     artifact_location: str | None = None
     tags: list[KeyValue] = []
-    # MLflow 3 names the experiment's workspace; without it the client assumes its own
-    # active one, which a /w/<name>/ tracking URI does not set.
-    workspace: str | None = None
 
 
 class CreateExperimentResponse(Message):
