@@ -7,32 +7,32 @@ Each subclass carries MLflow's ``error_code`` and HTTP status so the API layer r
 
 from __future__ import annotations
 
-# MLflow 3's classification of an error by its code, as its server sends it: (error_class,
-# sqlstate). Codes it does not classify go without; the client then derives its own.
-_KAM00, _XXM00 = "KAM00", "XXM00"  # a caller's mistake / the server's failure
-_CLASSIFIED: dict[str, tuple[str, str]] = {
-    "BAD_REQUEST": ("INVALID_PARAMETER_VALUE", _KAM00),
-    "CUSTOMER_UNAUTHORIZED": ("PERMISSION_DENIED", _KAM00),
-    "ENDPOINT_NOT_FOUND": ("RESOURCE_NOT_FOUND", _KAM00),
-    "FEATURE_DISABLED": ("FEATURE_DISABLED", _KAM00),
-    "INTERNAL_ERROR": ("CLIENT_INTERNAL_ERROR", _XXM00),
-    "INVALID_PARAMETER_VALUE": ("INVALID_PARAMETER_VALUE", _KAM00),
-    "INVALID_STATE": ("CLIENT_INTERNAL_ERROR", _XXM00),
-    "NOT_FOUND": ("RESOURCE_NOT_FOUND", _KAM00),
-    "PERMISSION_DENIED": ("PERMISSION_DENIED", _KAM00),
-    "RESOURCE_ALREADY_EXISTS": ("RESOURCE_ALREADY_EXISTS", _KAM00),
-    "RESOURCE_DOES_NOT_EXIST": ("RESOURCE_NOT_FOUND", _KAM00),
-    "TEMPORARILY_UNAVAILABLE": ("CLIENT_INTERNAL_ERROR", _XXM00),
+# MLflow 3's classification of an error by its code, as its server sends it. Codes it does
+# not classify go without; the client then derives its own. The sqlstate follows the class:
+# the server's own failures are XXM00, a caller's mistakes KAM00.
+_ERROR_CLASS: dict[str, str] = {
+    "BAD_REQUEST": "INVALID_PARAMETER_VALUE",
+    "CUSTOMER_UNAUTHORIZED": "PERMISSION_DENIED",
+    "ENDPOINT_NOT_FOUND": "RESOURCE_NOT_FOUND",
+    "FEATURE_DISABLED": "FEATURE_DISABLED",
+    "INTERNAL_ERROR": "CLIENT_INTERNAL_ERROR",
+    "INVALID_PARAMETER_VALUE": "INVALID_PARAMETER_VALUE",
+    "INVALID_STATE": "CLIENT_INTERNAL_ERROR",
+    "NOT_FOUND": "RESOURCE_NOT_FOUND",
+    "PERMISSION_DENIED": "PERMISSION_DENIED",
+    "RESOURCE_ALREADY_EXISTS": "RESOURCE_ALREADY_EXISTS",
+    "RESOURCE_DOES_NOT_EXIST": "RESOURCE_NOT_FOUND",
+    "TEMPORARILY_UNAVAILABLE": "CLIENT_INTERNAL_ERROR",
 }
 
 
 def error_body(error_code: str, message: str) -> dict[str, str]:
     """MLflow's error JSON for this code and message."""
     body = {"error_code": error_code, "message": message}
-    classified = _CLASSIFIED.get(error_code)
-    if classified is not None:
-        body["sqlstate"] = classified[1]
-        body["error_class"] = classified[0]
+    error_class = _ERROR_CLASS.get(error_code)
+    if error_class is not None:
+        body["sqlstate"] = "XXM00" if error_class == "CLIENT_INTERNAL_ERROR" else "KAM00"
+        body["error_class"] = error_class
     return body
 
 
